@@ -1,0 +1,61 @@
+"""The backend interface: token ids in, aligned logits out. Samplers never see a model directly.
+
+A backend tokenizes (``encode``/``decode``), knows its model's special tokens and context, and
+returns float32 logits for chosen canvas rows, already realigned so that row ``i`` scores token
+``i`` (families with shifted logits, like Dream, shift inside the backend). Backends:
+
+* ``native`` — the PyTorch architectures of ``canvasedit.models`` on CUDA or CPU (``native.py``).
+* ``gguf`` — quantized GGUF through llama-cpp-python on CPU (planned; ``open_backend`` says so).
+
+    backend = open_backend(Path("models/llada"), device="auto")
+    rows = torch.tensor([5, 6, 7]); logits = backend.logits(ids[None], rows)   # (1, 3, V)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from canvasedit.engine.errors import BackendUnavailable
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    """Backend kind: "native" or "gguf"."""
+    device: str
+    """Where it runs, e.g. "cpu" or "cuda:0"."""
+    model_name: str
+    mask_id: int
+    stop_ids: tuple[int, ...]
+    """End / pad tokens: a hole may end early with them; they are trimmed from the hole's text."""
+    max_length: int
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    def token_text(self, token: int) -> str:
+        """Display text of one token (for streaming views; multi-byte characters may split)."""
+        ...
+
+    def logits(self, ids: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Float32 logits ``(B, R, V)`` for canvas ``ids (B, T)`` at ``rows (R,)`` (all rows when None)."""
+        ...
+
+
+def open_backend(model: Path | str, device: str = "auto", kind: str = "auto") -> Backend:
+    """Open a model folder (native PyTorch) or, later, a ``.gguf`` file (llama.cpp)."""
+    path = Path(model).expanduser()
+    if kind == "gguf" or (kind == "auto" and path.suffix == ".gguf"):
+        raise BackendUnavailable(
+            f"{path.name}: GGUF models need the llama.cpp backend, which this version does not include yet"
+        )
+    if kind not in ("auto", "native"):
+        raise BackendUnavailable(f"unknown backend {kind!r}; expected auto, native or gguf")
+    from canvasedit.engine.backends.native import NativeBackend
+
+    return NativeBackend.load(path, device=device)

@@ -1,0 +1,74 @@
+"""The native PyTorch backend: a ``canvasedit.models`` architecture on CUDA (bf16) or CPU (float32).
+
+    backend = NativeBackend.load(Path("canvasedit/models/bundled/canvasedit-tiny"), device="cpu")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from canvasedit.engine.device import resolve_device
+from canvasedit.models.loading import LoadedModel, load_model
+
+
+class NativeBackend:
+    name = "native"
+
+    def __init__(self, loaded: LoadedModel, device: torch.device) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        self.device = str(device)
+        self._torch_device = device
+        self.model_name = loaded.name
+        self.mask_id = loaded.mask_id
+        self.stop_ids = loaded.stop_ids
+        self.max_length = loaded.max_length
+        self.shift_logits = loaded.family.shift_logits
+        # Rows of the LM head that no token of the tokenizer can produce (LLaDA pads its
+        # embedding to 126464 rows for 126349 tokens) and the mask itself are never predicted.
+        vocab = len(self.tokenizer)
+        rows = self.model.lm_head.weight.shape[0]
+        banned = torch.zeros(rows, dtype=torch.bool)
+        if vocab < rows:
+            banned[vocab:] = True
+        banned[self.mask_id] = True
+        self._banned = banned.to(device)
+        self._token_text: dict[int, str] = {}
+
+    @classmethod
+    def load(cls, path: Path, device: str = "auto") -> NativeBackend:
+        dev, dtype = resolve_device(device)
+        return cls(load_model(path, device=dev, dtype=dtype), dev)
+
+    def encode(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def token_text(self, token: int) -> str:
+        text = self._token_text.get(token)
+        if text is None:
+            text = self.decode([token])
+            self._token_text[token] = text
+        return text
+
+    @torch.inference_mode()
+    def logits(self, ids: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        ids = ids.to(self._torch_device)
+        h = self.model.hidden(ids)  # (B, T, C)
+        if rows is not None:
+            rows = rows.to(self._torch_device)
+            if self.shift_logits:
+                rows = (rows - 1).clamp_min(0)  # Dream: token i is read from position i-1
+            h = h[:, rows]  # (B, R, C)
+        elif self.shift_logits:
+            h = torch.cat([h[:, :1], h[:, :-1]], dim=1)
+        out = self.model.lm_head(h).float()  # (B, R, V)
+        return out.masked_fill(self._banned, float("-inf"))

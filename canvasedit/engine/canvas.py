@@ -1,0 +1,153 @@
+"""The canvas: a document's holes laid out as token ids, with the context that fits the model.
+
+A ``Hole`` is a character range of the document plus a length in tokens:
+
+* insertion — an empty range; ``length`` tokens are masked (default 32);
+* replacement — the range's text is thrown away; ``length`` defaults to its token count;
+* partial revision — ``revise=f``: the range's own tokens stay and a fraction ``f`` of them is
+  re-masked (the fill chooses the ones the model finds least likely).
+
+The text outside the holes is never decoded again: the document is cut into segments at the hole
+boundaries, each segment is tokenized on its own, and a fill's result splices the original
+segment strings around the new hole texts, so everything outside the holes comes back
+byte-for-byte. When the document is longer than the model's context, the window keeps every hole
+and all text between them and spends what is left evenly on the text before and after.
+
+    canvas = build_canvas(text, [Hole(10, 10, 8), Hole(40, 52)], backend.encode, 4096, mask_id)
+    canvas.ids            # (T,) tokens with masks in the holes
+    canvas.spans[0]       # HoleSpan(start=.., stop=..) token positions of hole 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from canvasedit.engine.errors import BadHole, ContextTooLong
+
+DEFAULT_HOLE_TOKENS = 32
+# A character is at most a few byte-level tokens and a token rarely spans more than ~16 characters:
+# cutting the outer context to this many characters per token of budget before tokenizing keeps
+# very long documents cheap without ever running short of context.
+_CHARS_PER_TOKEN_BOUND = 32
+
+
+@dataclass(frozen=True)
+class Hole:
+    start: int
+    """Character offset where the hole begins."""
+    end: int
+    """Character offset where it ends; equal to ``start`` for an insertion."""
+    length: int | None = None
+    """Length in tokens; None for the default (32 for an insertion, the range's own token count otherwise)."""
+    revise: float | None = None
+    """Fraction of the range's tokens to re-mask and refill (partial revision); None for a plain hole."""
+
+    @property
+    def kind(self) -> str:
+        if self.revise is not None:
+            return "revise"
+        return "insert" if self.start == self.end else "replace"
+
+
+@dataclass(frozen=True)
+class HoleSpan:
+    hole: Hole
+    start: int
+    """First canvas position of the hole."""
+    stop: int
+    """One past its last canvas position."""
+    original: tuple[int, ...]
+    """The range's own tokens (revision keeps them; for other holes, kept only for reference)."""
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Canvas:
+    ids: torch.Tensor
+    """(T,) canvas tokens; hole positions hold the mask id (revision holes their own tokens)."""
+    spans: tuple[HoleSpan, ...]
+    segments: tuple[str, ...]
+    """The document cut at the holes: ``len(spans) + 1`` strings, kept verbatim for the result."""
+    context: tuple[int, int]
+    """Tokens of text kept before the first hole and after the last one."""
+
+
+def validate_holes(text: str, holes: Sequence[Hole]) -> list[Hole]:
+    """Holes sorted by position; raises ``BadHole`` for ranges outside the text or overlapping ones."""
+    if not holes:
+        raise BadHole("no holes given: mark at least one range or insertion point to fill")
+    ordered = sorted(holes, key=lambda h: (h.start, h.end))
+    for hole in ordered:
+        if not 0 <= hole.start <= hole.end <= len(text):
+            raise BadHole(f"hole {hole.start}-{hole.end} lies outside the document (0-{len(text)} characters)")
+        if hole.length is not None and hole.length < 1:
+            raise BadHole(f"hole {hole.start}-{hole.end}: length must be at least 1 token, got {hole.length}")
+        if hole.revise is not None:
+            if hole.start == hole.end:
+                raise BadHole(f"hole at {hole.start}: revising needs a non-empty range")
+            if not 0.0 < hole.revise <= 1.0:
+                raise BadHole(f"hole {hole.start}-{hole.end}: revise fraction must be in (0, 1], got {hole.revise}")
+    for a, b in zip(ordered, ordered[1:]):
+        if b.start < a.end or (a.start == a.end == b.start == b.end):
+            raise BadHole(f"holes {a.start}-{a.end} and {b.start}-{b.end} overlap")
+    return ordered
+
+
+def build_canvas(
+    text: str,
+    holes: Sequence[Hole],
+    encode: Callable[[str], list[int]],
+    max_length: int,
+    mask_id: int,
+    default_length: int = DEFAULT_HOLE_TOKENS,
+) -> Canvas:
+    ordered = validate_holes(text, holes)
+    cuts = [0]
+    for hole in ordered:
+        cuts += [hole.start, hole.end]
+    cuts.append(len(text))
+    segments = tuple(text[cuts[2 * i] : cuts[2 * i + 1]] for i in range(len(ordered) + 1))
+
+    hole_ids: list[list[int]] = []
+    originals: list[tuple[int, ...]] = []
+    for hole in ordered:
+        own = tuple(encode(text[hole.start : hole.end]))
+        originals.append(own)
+        if hole.revise is not None:
+            hole_ids.append(list(own))
+            continue
+        n = hole.length if hole.length is not None else (len(own) if own else default_length)
+        hole_ids.append([mask_id] * n)
+    middle = [encode(s) for s in segments[1:-1]]
+    need = sum(len(h) for h in hole_ids) + sum(len(m) for m in middle)
+    if need > max_length:
+        raise ContextTooLong(
+            f"the holes and the text between them need {need} tokens but the model reads at most "
+            f"{max_length}; fill fewer or shorter holes at a time"
+        )
+    budget = max_length - need
+    char_cap = budget * _CHARS_PER_TOKEN_BOUND
+    prefix = encode(segments[0][-char_cap:] if char_cap else "")
+    suffix = encode(segments[-1][:char_cap] if char_cap else "")
+    half = budget // 2
+    n_left = min(len(prefix), max(half, budget - len(suffix)))
+    n_right = min(len(suffix), budget - n_left)
+    left = prefix[len(prefix) - n_left :]
+    right = suffix[:n_right]
+
+    ids: list[int] = list(left)
+    spans = []
+    for i, hole in enumerate(ordered):
+        start = len(ids)
+        ids.extend(hole_ids[i])
+        spans.append(HoleSpan(hole, start, len(ids), originals[i]))
+        if i < len(middle):
+            ids.extend(middle[i])
+    ids.extend(right)
+    return Canvas(torch.tensor(ids, dtype=torch.long), tuple(spans), segments, (n_left, n_right))

@@ -1,0 +1,285 @@
+"""Fill the holes of a document: the engine's public entry point.
+
+``fill`` validates the holes and builds the canvas at once (bad input raises before any work),
+then returns a ``FillRun``: iterate it for one ``StepEvent`` per denoising step, then read
+``run.result``. Cancelling (``run.cancel()`` or just stopping the iteration) leaves
+``run.result`` as None; the caller's text was never touched, since strings are immutable and the
+result is a new string.
+
+    run = fill(text, [Hole(120, 120, length=16), Hole(300, 340)], backend, SamplerParams(steps=16))
+    for event in run:
+        draw(event.holes)                 # current text of every hole, masks as "░"
+    document = run.result.text            # or run.run() to skip the stream
+
+All holes are denoised jointly in one canvas, each conditioned on the others and on the context.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import torch
+
+from canvasedit.engine.backends import Backend
+from canvasedit.engine.canvas import Canvas, Hole, build_canvas
+from canvasedit.engine.denoise import StepRecord, denoise, planned_steps
+from canvasedit.engine.sampling import SamplerParams
+
+MASK_GLYPH = "░"
+# Passes that score a revised range: every G-th token is masked in pass g, so each token is judged
+# by the model with its neighbours visible, at G forward passes instead of one per token.
+REVISE_SCORING_PASSES = 4
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One token of a hole as the editor draws it."""
+
+    text: str
+    state: str
+    """"masked" (still a mask), "new" (committed this step), "done" (committed earlier), "kept" (original token)."""
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Commit:
+    hole: int
+    """Index of the hole (in document order)."""
+    offset: int
+    """Token index inside the hole."""
+    token: int
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    step: int
+    total_steps: int
+    """Steps the schedule plans; a threshold can finish in fewer, a revision can take more."""
+    committed: tuple[Commit, ...]
+    remasked: tuple[tuple[int, int], ...]
+    """(hole, offset) of tokens masked again this step."""
+    holes: tuple[str, ...]
+    """Current text of every hole, still-masked positions shown as ``MASK_GLYPH``."""
+    pieces: tuple[tuple[Piece, ...], ...]
+    """Per hole, its tokens with their state, for drawing."""
+    nfe: int
+    """Forward passes so far, scoring passes of revised ranges included."""
+    elapsed: float
+    """Seconds since the fill started."""
+
+
+@dataclass(frozen=True)
+class FilledHole:
+    index: int
+    kind: str
+    text: str
+    start: int
+    """Character offset of the filled text in the *new* document."""
+    end: int
+    original_start: int
+    """The hole's range in the document as it was."""
+    original_end: int
+    tokens: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FillResult:
+    text: str
+    """The whole new document."""
+    holes: tuple[FilledHole, ...]
+    nfe: int
+    steps: int
+    elapsed: float
+    tokens_committed: int
+    trace: tuple[StepEvent, ...]
+    params: SamplerParams
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens_committed / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class FillRun:
+    """One fill in progress: an iterator of ``StepEvent`` that ends with ``result`` set."""
+
+    def __init__(self, text: str, holes: Sequence[Hole], backend: Backend, params: SamplerParams) -> None:
+        self.params = params.validate()
+        self.backend = backend
+        self.original = text
+        self.canvas: Canvas = build_canvas(text, holes, backend.encode, backend.max_length, backend.mask_id)
+        self.result: FillResult | None = None
+        self.cancelled = False
+        self._cancel = threading.Event()
+        self._started = False
+        T = len(self.canvas.ids)
+        self._hole_of = torch.full((T,), -1, dtype=torch.long)
+        for i, span in enumerate(self.canvas.spans):
+            self._hole_of[span.start : span.stop] = i
+
+    def cancel(self) -> None:
+        """Stop before the next step; safe to call from another thread."""
+        self._cancel.set()
+
+    def run(self) -> FillResult:
+        for _ in self:
+            pass
+        if self.result is None:
+            raise RuntimeError("the fill was cancelled before it finished")
+        return self.result
+
+    def __iter__(self) -> Iterator[StepEvent]:
+        if self._started:
+            raise RuntimeError("a FillRun can be iterated only once")
+        self._started = True
+        start = time.perf_counter()
+        backend, params = self.backend, self.params
+        generator = torch.Generator(device=torch.device(backend.device)).manual_seed(params.seed)
+        ids = self.canvas.ids.clone()
+        kept = torch.zeros(len(ids), dtype=torch.bool)
+        nfe = self._mask_revisions(ids, kept)
+        stage_of = self._stages(ids)
+        total = planned_steps(stage_of, params)
+        trace: list[StepEvent] = []
+        state = ["kept" if kept[p] else "masked" for p in range(len(ids))]
+        conf: list[float | None] = [None] * len(ids)
+        committed_total = 0
+        try:
+            for record in denoise(backend, ids, stage_of, params, generator):
+                if self._cancel.is_set():
+                    break
+                committed_total += len(record.positions)
+                event = self._event(record, ids, state, conf, nfe, total, time.perf_counter() - start)
+                trace.append(event)
+                yield event
+        except GeneratorExit:  # the consumer closed the stream: that is a cancel too
+            self.cancelled = True
+            raise
+        if self._cancel.is_set():
+            self.cancelled = True
+            return
+        total_nfe = trace[-1].nfe if trace else nfe
+        self.result = self._result(ids, total_nfe, trace, committed_total, time.perf_counter() - start)
+
+    # ------------------------------------------------------------ pieces
+
+    def _mask_revisions(self, ids: torch.Tensor, kept: torch.Tensor) -> int:
+        """Mask the least likely tokens of every revised range; returns the forward passes spent."""
+        spans = [s for s in self.canvas.spans if s.hole.revise is not None]
+        if not spans:
+            return 0
+        mask_id = self.backend.mask_id
+        groups = min(REVISE_SCORING_PASSES, max(s.length for s in spans))
+        scores = torch.zeros(len(ids))
+        for g in range(groups):
+            probe = ids.clone()
+            rows = torch.tensor([p for s in spans for p in range(s.start, s.stop) if (p - s.start) % groups == g])
+            if len(rows) == 0:
+                continue
+            probe[rows] = mask_id
+            probs = self.backend.logits(probe[None], rows)[0].softmax(-1).cpu()  # (R, V)
+            scores[rows] = probs.gather(-1, ids[rows][:, None]).squeeze(-1)
+        for span in spans:
+            n = max(1, round(span.hole.revise * span.length))
+            positions = torch.arange(span.start, span.stop)
+            order = torch.argsort(scores[positions], stable=True)
+            kept[positions] = True
+            chosen = positions[order[:n]]
+            ids[chosen] = mask_id
+            kept[chosen] = False
+        return groups
+
+    def _stages(self, ids: torch.Tensor) -> torch.Tensor:
+        stage_of = torch.full((len(ids),), -1, dtype=torch.long)
+        L = self.params.block_length
+        for span in self.canvas.spans:
+            offsets = torch.arange(span.length)
+            stage_of[span.start : span.stop] = offsets // L if L > 0 else 0
+        return stage_of
+
+    def _pieces(self, hole: int, ids: torch.Tensor, state: list[str], conf: list[float | None]) -> tuple[Piece, ...]:
+        span = self.canvas.spans[hole]
+        out = []
+        for p in range(span.start, span.stop):
+            token = int(ids[p])
+            text = MASK_GLYPH if state[p] == "masked" else self.backend.token_text(token)
+            if token in self.backend.stop_ids and state[p] != "masked":
+                text = ""
+            out.append(Piece(text, state[p], conf[p]))
+        return tuple(out)
+
+    def _event(
+        self,
+        record: StepRecord,
+        ids: torch.Tensor,
+        state: list[str],
+        conf: list[float | None],
+        nfe_before: int,
+        total: int,
+        elapsed: float,
+    ) -> StepEvent:
+        for p in range(len(state)):
+            if state[p] == "new":
+                state[p] = "done"
+        commits = []
+        for p, token, c in zip(record.positions, record.tokens, record.confidences):
+            state[p] = "new"
+            conf[p] = c
+            hole = int(self._hole_of[p])
+            commits.append(Commit(hole, p - self.canvas.spans[hole].start, token, self.backend.token_text(token), c))
+        remasked = []
+        for p in record.remasked:
+            state[p] = "masked"
+            conf[p] = None
+            hole = int(self._hole_of[p])
+            remasked.append((hole, p - self.canvas.spans[hole].start))
+        pieces = tuple(self._pieces(h, ids, state, conf) for h in range(len(self.canvas.spans)))
+        return StepEvent(
+            step=record.step,
+            total_steps=total,
+            committed=tuple(commits),
+            remasked=tuple(remasked),
+            holes=tuple("".join(piece.text for piece in hole) for hole in pieces),
+            pieces=pieces,
+            nfe=nfe_before + record.nfe,
+            elapsed=elapsed,
+        )
+
+    def _result(self, ids: torch.Tensor, nfe: int, trace: list[StepEvent], committed: int, elapsed: float) -> FillResult:
+        stop = set(self.backend.stop_ids) | {self.backend.mask_id}
+        parts = [self.canvas.segments[0]]
+        cursor = len(self.canvas.segments[0])
+        filled = []
+        for i, span in enumerate(self.canvas.spans):
+            tokens = tuple(int(t) for t in ids[span.start : span.stop] if int(t) not in stop)
+            text = self.backend.decode(tokens)
+            filled.append(
+                FilledHole(i, span.hole.kind, text, cursor, cursor + len(text), span.hole.start, span.hole.end, tokens)
+            )
+            parts.append(text)
+            parts.append(self.canvas.segments[i + 1])
+            cursor += len(text) + len(self.canvas.segments[i + 1])
+        return FillResult(
+            text="".join(parts),
+            holes=tuple(filled),
+            nfe=nfe,
+            steps=len(trace),
+            elapsed=elapsed,
+            tokens_committed=committed,
+            trace=tuple(trace),
+            params=self.params,
+        )
+
+
+def fill(text: str, holes: Sequence[Hole], backend: Backend, params: SamplerParams | None = None) -> FillRun:
+    """Start a fill of ``holes`` in ``text``; raises ``EngineError`` subclasses for bad input at once."""
+    return FillRun(text, holes, backend, params or SamplerParams())
+
+
+def with_seed(params: SamplerParams, seed: int) -> SamplerParams:
+    """The same parameters with another seed ("regenerate")."""
+    return replace(params, seed=seed)

@@ -1,0 +1,150 @@
+"""LLaDA: a LLaMA-style masked-diffusion LM with bidirectional attention (GSAI-ML/LLaDA-8B-*).
+
+Reads the hub's ``config.json`` (``architectures: ["LLaDAModelLM"]``) and its
+``model.transformer.*`` tensors; never runs the repository's own ``modeling_llada.py``.
+The logits at position ``i`` predict token ``i`` (no shift). Usage::
+
+    args = ModelArgs.from_config(json.load(open("config.json")))
+    model = LLaDAModel(args)            # then canvasedit.models.loading fills the weights
+    logits = model(ids)                 # (B, T) -> (B, T, V)
+
+The CanvasEdit default model is this architecture too, trained by ``training/default_model.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from canvasedit.models.errors import BadModelConfig
+from canvasedit.models.layers import Block, RMSNorm, RotaryEmbedding
+
+
+@dataclass(frozen=True)
+class ModelArgs:
+    d_model: int
+    """Model width C."""
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    """Key/value heads; equal to ``n_heads`` for LLaDA-8B (plain MHA)."""
+    mlp_hidden_size: int
+    """SwiGLU hidden width (12288 for LLaDA-8B, i.e. not ``mlp_ratio * d_model``)."""
+    vocab_size: int
+    embedding_size: int
+    """Rows of the embedding and the LM head; may exceed ``vocab_size`` (126464 vs 126464 for LLaDA)."""
+    max_sequence_length: int
+    """RoPE table size and the longest canvas the model accepts."""
+    rope_theta: float
+    rms_norm_eps: float
+    weight_tying: bool
+    """LM head shares the embedding matrix."""
+    mask_token_id: int
+    eos_token_id: int | None
+    pad_token_id: int | None
+    include_bias: bool
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ModelArgs:
+        def need(key: str) -> Any:
+            if key not in config:
+                raise BadModelConfig(f"LLaDA config.json lacks {key!r}; expected the fields of GSAI-ML/LLaDA-8B-Base")
+            return config[key]
+
+        d_model = int(need("d_model"))
+        n_heads = int(need("n_heads"))
+        mlp_hidden = config.get("mlp_hidden_size") or int(config.get("mlp_ratio", 4) * d_model)
+        vocab = int(need("vocab_size"))
+        if config.get("alibi") or config.get("block_type", "llama") != "llama":
+            raise BadModelConfig("only LLaDA's llama block type with rotary embeddings is supported")
+        return cls(
+            d_model=d_model,
+            n_layers=int(need("n_layers")),
+            n_heads=n_heads,
+            n_kv_heads=int(config.get("n_kv_heads") or n_heads),
+            mlp_hidden_size=int(mlp_hidden),
+            vocab_size=vocab,
+            embedding_size=int(config.get("embedding_size") or vocab),
+            max_sequence_length=int(config.get("max_sequence_length", 4096)),
+            rope_theta=float(config.get("rope_theta", 10000.0)),
+            rms_norm_eps=float(config.get("rms_norm_eps", 1e-5)),
+            weight_tying=bool(config.get("weight_tying", False)),
+            mask_token_id=int(config.get("mask_token_id", 126336)),
+            eos_token_id=config.get("eos_token_id"),
+            pad_token_id=config.get("pad_token_id"),
+            include_bias=bool(config.get("include_bias", False) or config.get("include_qkv_bias", False)),
+        )
+
+
+# Hub tensor names -> native names. ``{i}`` is the block index. One table, read by the loader.
+WEIGHT_MAP: dict[str, str] = {
+    "model.transformer.wte.weight": "embed.weight",
+    "model.transformer.blocks.{i}.attn_norm.weight": "blocks.{i}.attn_norm.weight",
+    "model.transformer.blocks.{i}.q_proj.weight": "blocks.{i}.attn.q_proj.weight",
+    "model.transformer.blocks.{i}.k_proj.weight": "blocks.{i}.attn.k_proj.weight",
+    "model.transformer.blocks.{i}.v_proj.weight": "blocks.{i}.attn.v_proj.weight",
+    "model.transformer.blocks.{i}.q_proj.bias": "blocks.{i}.attn.q_proj.bias",
+    "model.transformer.blocks.{i}.k_proj.bias": "blocks.{i}.attn.k_proj.bias",
+    "model.transformer.blocks.{i}.v_proj.bias": "blocks.{i}.attn.v_proj.bias",
+    "model.transformer.blocks.{i}.attn_out.weight": "blocks.{i}.attn.o_proj.weight",
+    "model.transformer.blocks.{i}.ff_norm.weight": "blocks.{i}.mlp_norm.weight",
+    "model.transformer.blocks.{i}.ff_proj.weight": "blocks.{i}.mlp.gate_proj.weight",
+    "model.transformer.blocks.{i}.up_proj.weight": "blocks.{i}.mlp.up_proj.weight",
+    "model.transformer.blocks.{i}.ff_out.weight": "blocks.{i}.mlp.down_proj.weight",
+    "model.transformer.ln_f.weight": "norm.weight",
+    "model.transformer.ff_out.weight": "lm_head.weight",
+}
+
+
+class LLaDAModel(nn.Module):
+    """Embedding → ``n_layers`` bidirectional blocks → RMSNorm → LM head."""
+
+    shift_logits = False
+
+    def __init__(self, args: ModelArgs) -> None:
+        super().__init__()
+        self.args = args
+        C = args.d_model
+        self.embed = nn.Embedding(args.embedding_size, C)
+        self.rope = RotaryEmbedding(C // args.n_heads, args.max_sequence_length, args.rope_theta)
+        self.blocks = nn.ModuleList(
+            Block(C, args.n_heads, args.n_kv_heads, args.mlp_hidden_size, args.rms_norm_eps, args.include_bias)
+            for _ in range(args.n_layers)
+        )
+        self.norm = RMSNorm(C, args.rms_norm_eps)
+        self.lm_head = nn.Linear(C, args.embedding_size, bias=False)
+        if args.weight_tying:
+            self.lm_head.weight = self.embed.weight
+
+    @property
+    def max_length(self) -> int:
+        return self.args.max_sequence_length
+
+    def hidden(
+        self,
+        ids: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        positions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Final normed hidden states ``(B, T, C)`` for token ``ids (B, T)``."""
+        B, T = ids.shape
+        if T > self.args.max_sequence_length:
+            raise ValueError(f"canvas of {T} tokens exceeds the model's {self.args.max_sequence_length}")
+        if positions is None:
+            positions = torch.arange(T, device=ids.device).expand(B, T)
+        x = self.embed(ids)  # (B, T, C)
+        for block in self.blocks:
+            x = block(x, self.rope, positions, key_mask)
+        return self.norm(x)
+
+    def forward(
+        self,
+        ids: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        positions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits ``(B, T, V)``; ``key_mask (B, T)`` is True where a token may be attended to."""
+        return self.lm_head(self.hidden(ids, key_mask, positions))

@@ -1,0 +1,61 @@
+"""The family registry: HF ``architectures`` string → the native class that implements it.
+
+Add a row to ``ARCHITECTURES`` *and* a tiny-model fixture in ``tests/models`` for every new family.
+Classes are imported lazily, so listing a family costs nothing until a model of it is loaded.
+Built-in families are rows like any other; the shape leaves room for plugin-registered rows.
+
+    family = resolve(json.load(open("config.json")))
+    args = family.args_from_config(config); model = family.model_class()(args)
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from canvasedit.models.errors import UnsupportedArchitecture
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    """Short family name shown to users ("llada")."""
+    module: str
+    """Module that holds ``ModelArgs``, ``WEIGHT_MAP`` and the model class."""
+    class_name: str
+    shift_logits: bool
+    """True when the logit at position i predicts token i+1 (Dream); the backend realigns."""
+
+    def _module(self) -> Any:
+        return importlib.import_module(self.module)
+
+    def model_class(self) -> type:
+        return getattr(self._module(), self.class_name)
+
+    def args_from_config(self, config: dict[str, Any]) -> Any:
+        return self._module().ModelArgs.from_config(config)
+
+    def weight_map(self) -> dict[str, str]:
+        return self._module().WEIGHT_MAP
+
+
+ARCHITECTURES: dict[str, Family] = {
+    "LLaDAModelLM": Family("llada", "canvasedit.models.llada", "LLaDAModel", shift_logits=False),
+}
+
+
+def resolve(config: dict[str, Any]) -> Family:
+    """The family for a ``config.json``, chosen by its ``architectures`` list (never by folder name)."""
+    names = config.get("architectures") or []
+    for name in names:
+        if name in ARCHITECTURES:
+            if name == "LLaDAModelLM" and "num_experts" in config:
+                raise UnsupportedArchitecture(
+                    "LLaDA-MoE checkpoints (model_type 'llada' with experts) are not supported yet"
+                )
+            return ARCHITECTURES[name]
+    found = ", ".join(names) if names else "no 'architectures' entry"
+    raise UnsupportedArchitecture(
+        f"unsupported model architecture: found {found}; supported: {', '.join(sorted(ARCHITECTURES))}"
+    )
