@@ -140,8 +140,9 @@ class _Offsets:
             return byte
         block = bisect.bisect_right(self.bytes_, byte) - 1
         char = block * _CHECKPOINT
+        prefix = _encode(self.text[char : char + _CHECKPOINT])[: byte - self.bytes_[block]]
         # Node boundaries fall on character boundaries, so decoding this prefix is exact.
-        return char + len(_encode(self.text[char : char + _CHECKPOINT])[: byte - self.bytes_[block]].decode("utf-8", "surrogatepass"))
+        return char + len(prefix.decode("utf-8", "surrogatepass"))
 
 
 def _encode(text: str) -> bytes:

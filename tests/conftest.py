@@ -12,6 +12,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# The tests run tiny models: one thread is faster for them than two, and it keeps OpenMP's
+# spin-waiting from fighting any other process for the cores.
+torch.set_num_threads(1)
 
 from tests.tiny import make_tiny_llada  # noqa: E402
 

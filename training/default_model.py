@@ -30,7 +30,7 @@ import re
 import sys
 import sysconfig
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -510,10 +510,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "default")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--minutes", type=float, default=120.0)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: the preset's)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", type=Path, default=ROOT / "canvasedit" / "models" / "bundled" / "canvasedit-tiny")
     a = parser.parse_args(argv)
     preset = PRESETS[a.preset]
+    if a.threads:
+        preset = replace(preset, threads=a.threads)
     a.run.mkdir(parents=True, exist_ok=True)
     if a.stage in ("corpus", "all"):
         build_corpus(a.run)

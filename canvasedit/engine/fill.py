@@ -156,6 +156,8 @@ class FillRun:
                 event = self._event(record, ids, state, conf, nfe, total, time.perf_counter() - start)
                 trace.append(event)
                 yield event
+                if self._cancel.is_set():  # before the next forward pass, not after it
+                    break
         except GeneratorExit:  # the consumer closed the stream: that is a cancel too
             self.cancelled = True
             raise

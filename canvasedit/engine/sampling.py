@@ -144,3 +144,22 @@ def select_positions(
     if threshold > 0:
         chosen |= (threshold_conf if threshold_conf is not None else conf) >= threshold
     return chosen.nonzero().flatten()
+
+
+def params_from_settings(settings: object) -> SamplerParams:
+    """``SamplerParams`` from any object with the sampler settings' attributes (``config.SamplerSettings``).
+
+    Duck-typed so the engine does not depend on the settings module; 0 means "off" for
+    ``top_k``, ``threshold`` and ``revise_below`` in both.
+    """
+    return SamplerParams(
+        steps=int(getattr(settings, "steps")),
+        block_length=int(getattr(settings, "block_length")),
+        remasking=Remasking(getattr(settings, "algorithm")),
+        temperature=float(getattr(settings, "temperature")),
+        top_k=int(getattr(settings, "top_k")),
+        top_p=float(getattr(settings, "top_p")),
+        threshold=float(getattr(settings, "threshold")),
+        revise_below=float(getattr(settings, "revise_below")),
+        seed=int(getattr(settings, "seed")),
+    ).validate()

@@ -1,0 +1,233 @@
+"""The ``canvasedit`` command: the editor, and a headless CLI on the same engine.
+
+    canvasedit [FILE]                          open the editor (the bundled model unless --model)
+    canvasedit fill FILE --hole 12:5-12:30 --hole 20:1-20:1:16 [--json] [--stream] [-o OUT | --in-place]
+    canvasedit bench [--sizes 256,1024,4096]   forward passes, tokens/s, ms/step, peak RSS
+    canvasedit models                          the model catalog
+
+Positions are 1-based ``LINE:COL`` in characters. ``--hole START-END[:N]``: an empty range
+(START = END) is an insertion of N tokens (default 32); a non-empty range is replaced, N tokens
+long (default: the range's own token count). ``--revise START-END`` keeps the range's tokens and
+refills the fraction ``--revise-fraction`` the model finds least likely.
+
+Exit codes: 0 success, 2 bad input (unreadable file, bad hole, bad model), 130 interrupted.
+Documents go to stdout; progress and errors to stderr, errors as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+SUBCOMMANDS = ("fill", "bench", "models")
+_HOLE = re.compile(r"^(?P<range>\d+:\d+-\d+:\d+)(?::(?P<n>\d+))?$")
+
+
+class UsageError(ValueError):
+    """A command-line value that parses but makes no sense."""
+
+
+def _fail(message: str) -> int:
+    print(f"canvasedit: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _sampler_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("sampler")
+    g.add_argument("--steps", type=int, default=None, help="denoising steps for the whole fill (default 32)")
+    g.add_argument("--block-length", type=int, default=None, help="semi-autoregressive block length; 0 = off")
+    g.add_argument("--alg", choices=["low_confidence", "margin", "entropy", "random"], default=None)
+    g.add_argument("--schedule", choices=["block", "timestep"], default="block",
+                   help="per-step counts as LLaDA (block) or Dream (timestep) spread them")
+    g.add_argument("--temperature", type=float, default=None)
+    g.add_argument("--top-k", type=int, default=None)
+    g.add_argument("--top-p", type=float, default=None)
+    g.add_argument("--threshold", type=float, default=None,
+                   help="also commit every position whose confidence clears this (parallel decoding)")
+    g.add_argument("--revise-below", type=float, default=None,
+                   help="re-mask committed tokens whose probability falls below this; 0 = off")
+    g.add_argument("--seed", type=int, default=None)
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="model folder or catalog name (default: the bundled model)")
+    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
+
+
+def build_fill_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="canvasedit fill", description="Fill holes in a file with a diffusion LM.")
+    p.add_argument("file", type=Path)
+    p.add_argument("--hole", action="append", default=[], metavar="L:C-L:C[:N]",
+                   help="a hole; repeat for several holes, filled jointly")
+    p.add_argument("--revise", action="append", default=[], metavar="L:C-L:C",
+                   help="partially revise a range (keep most tokens, refill the least likely)")
+    p.add_argument("--revise-fraction", type=float, default=0.3, help="fraction of a revised range to refill")
+    _model_arguments(p)
+    _sampler_arguments(p)
+    p.add_argument("--stream", action="store_true", help="show every denoising pass (stderr, or a JSON trace)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the document")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--in-place", action="store_true", help="write the result back to FILE atomically")
+    out.add_argument("-o", "--output", type=Path, default=None, help="write the result to OUT atomically")
+    return p
+
+
+def parse_holes(text: str, holes: list[str], revisions: list[str], fraction: float):
+    from canvasedit.document import parse_range, position_to_offset
+    from canvasedit.engine import Hole
+
+    out = []
+    for spec in holes:
+        m = _HOLE.match(spec.strip())
+        if m is None:
+            raise UsageError(f"bad --hole {spec!r}: expected LINE:COL-LINE:COL[:N], e.g. 12:5-12:30 or 7:1-7:1:16")
+        (l1, c1), (l2, c2) = parse_range(m.group("range"))
+        start, end = position_to_offset(text, l1, c1), position_to_offset(text, l2, c2)
+        n = int(m.group("n")) if m.group("n") else None
+        out.append(Hole(start, end, length=n))
+    for spec in revisions:
+        (l1, c1), (l2, c2) = parse_range(spec.strip())
+        out.append(Hole(position_to_offset(text, l1, c1), position_to_offset(text, l2, c2), revise=fraction))
+    if not out:
+        raise UsageError("give at least one --hole or --revise")
+    return out
+
+
+def sampler_params(args: argparse.Namespace):
+    """Settings from config.toml, overridden by the flags given on the command line."""
+    from dataclasses import replace
+
+    from canvasedit.config import load_settings
+    from canvasedit.engine import Schedule
+    from canvasedit.engine.sampling import params_from_settings
+
+    params = params_from_settings(load_settings().sampler)
+    overrides = {
+        "steps": args.steps, "block_length": args.block_length, "temperature": args.temperature,
+        "top_k": args.top_k, "top_p": args.top_p, "threshold": args.threshold,
+        "revise_below": args.revise_below, "seed": args.seed,
+    }
+    params = replace(params, **{k: v for k, v in overrides.items() if v is not None})
+    if args.alg is not None:
+        from canvasedit.engine import Remasking
+
+        params = replace(params, remasking=Remasking(args.alg))
+    params = replace(params, schedule=Schedule(args.schedule))
+    return params.validate()
+
+
+def run_fill(argv: list[str]) -> int:
+    args = build_fill_parser().parse_args(argv)
+    from canvasedit.config import ConfigError, load_settings
+    from canvasedit.document import DocumentError, load_document, save_document
+    from canvasedit.engine import EngineError, fill, open_backend
+    from canvasedit.models.catalog import resolve_model
+    from canvasedit.models.errors import ModelError
+
+    try:
+        if not args.file.is_file():
+            raise UsageError(f"{args.file}: no such file")
+        doc = load_document(args.file)
+        holes = parse_holes(doc.text, args.hole, args.revise, args.revise_fraction)
+        params = sampler_params(args)
+        settings = load_settings()
+        backend = open_backend(resolve_model(args.model or settings.model.active or None),
+                               device=args.device or settings.model.device)
+        run = fill(doc.text, holes, backend, params)
+        for event in run:
+            if args.stream and not args.json:
+                shown = " | ".join(h.replace("\n", "⏎") for h in event.holes)
+                print(f"step {event.step}/{event.total_steps} nfe {event.nfe}: {shown}", file=sys.stderr, flush=True)
+        result = run.result
+        assert result is not None
+        if args.in_place or args.output:
+            target = args.file if args.in_place else args.output
+            doc.text = result.text
+            save_document(doc, target)
+        if args.json:
+            print(json.dumps(_result_json(result, backend, args.stream), ensure_ascii=False))
+        elif not (args.in_place or args.output):
+            sys.stdout.write(result.text)
+            sys.stdout.flush()
+        return EXIT_OK
+    except (ModelError, EngineError, DocumentError, ConfigError, UsageError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("canvasedit: interrupted; the file is unchanged", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _result_json(result, backend, with_trace: bool) -> dict:
+    from canvasedit.document import offset_to_position
+
+    holes = []
+    for h in result.holes:
+        start = offset_to_position(result.text, h.start)
+        end = offset_to_position(result.text, h.end)
+        holes.append({
+            "index": h.index, "kind": h.kind, "text": h.text,
+            "start": h.start, "end": h.end,
+            "range": f"{start[0]}:{start[1]}-{end[0]}:{end[1]}",
+            "tokens": len(h.tokens),
+        })
+    out = {
+        "model": backend.model_name, "backend": backend.name, "device": backend.device,
+        "holes": holes, "nfe": result.nfe, "steps": result.steps,
+        "elapsed_s": round(result.elapsed, 4), "tokens_per_s": round(result.tokens_per_second, 2),
+        "text": result.text,
+    }
+    if with_trace:
+        out["trace"] = [
+            {"step": e.step, "nfe": e.nfe, "elapsed_s": round(e.elapsed, 4), "holes": list(e.holes),
+             "committed": [{"hole": c.hole, "offset": c.offset, "token": c.token, "text": c.text,
+                            "confidence": round(c.confidence, 4)} for c in e.committed],
+             "remasked": [list(r) for r in e.remasked]}
+            for e in result.trace
+        ]
+    return out
+
+
+def run_models(argv: list[str]) -> int:
+    from canvasedit.models.catalog import CATALOG, DEFAULT_MODEL
+
+    argparse.ArgumentParser(prog="canvasedit models", description="List the model catalog.").parse_args(argv)
+    for entry in CATALOG.values():
+        where = "bundled" if entry.repo_id is None else entry.repo_id
+        mark = "*" if entry.name == DEFAULT_MODEL else " "
+        print(f"{mark} {entry.name:<20} {entry.family:<6} {where:<28} {entry.description}")
+    return EXIT_OK
+
+
+def run_bench(argv: list[str]) -> int:
+    from canvasedit.engine.bench import main as bench_main
+
+    return bench_main(argv)
+
+
+def run_editor(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="canvasedit", description="Edit a file; a diffusion LM fills the holes you mask.",
+                                epilog="subcommands: fill, bench, models (canvasedit fill --help)")
+    p.add_argument("file", nargs="?", type=Path, help="file to open (created on first save if missing)")
+    _model_arguments(p)
+    args = p.parse_args(argv)
+    from canvasedit.ui.app import run_editor as run_app
+
+    return run_app(args.file, model=args.model, device=args.device or "auto")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if argv and argv[0] in SUBCOMMANDS:
+        command, rest = argv[0], argv[1:]
+        return {"fill": run_fill, "bench": run_bench, "models": run_models}[command](rest)
+    return run_editor(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

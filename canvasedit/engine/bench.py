@@ -1,0 +1,114 @@
+"""Engine benchmark: forward passes, committed tokens/s, ms per step and peak RSS of one fill.
+
+Random LLaDA checkpoints in the real format (a tiny 2-layer one and a ~91M-parameter one) are
+written to a temporary folder and loaded through the normal backend; each configuration runs in
+its own process so that peak RSS is its own. Prints a table; it is not a test.
+
+    canvasedit bench                                   # tiny + 100m, documents of 256, 1k, 4k tokens
+    canvasedit bench --models tiny --sizes 256 --steps 32 --threshold 0.9
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+MODELS = {
+    "tiny": dict(d_model=64, n_layers=2, n_heads=4, n_kv_heads=4, mlp_hidden_size=96),
+    "100m": dict(d_model=768, n_layers=12, n_heads=12, n_kv_heads=12, mlp_hidden_size=2048),
+}
+HOLE_TOKENS = 32
+
+
+def _document_text(encode, tokens: int) -> tuple[str, int]:
+    """Real Python source (the standard library's) of about ``tokens`` tokens, and a hole offset in its middle."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    text = ""
+    for name in ("inspect.py", "argparse.py", "typing.py", "dataclasses.py", "pathlib.py", "textwrap.py"):
+        text += (stdlib / name).read_text(encoding="utf-8")
+        if len(encode(text[: tokens * 8])) >= tokens:
+            break
+    ids = encode(text[: tokens * 8])[:tokens]
+    return _decode_prefix(text, encode, len(ids)), 0
+
+
+def _decode_prefix(text: str, encode, n_tokens: int) -> str:
+    lo, hi = 0, min(len(text), n_tokens * 8)
+    while lo < hi:  # the longest prefix of the text that is at most n_tokens tokens
+        mid = (lo + hi + 1) // 2
+        if len(encode(text[:mid])) <= n_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
+def run_one(model: str, size: int, steps: int, threshold: float, folder: Path) -> dict:
+    from canvasedit.engine import Hole, SamplerParams, fill, open_backend
+    from canvasedit.models.catalog import bundled_path
+    from canvasedit.models.synthetic import write_random_llada
+
+    model_dir = folder / model
+    if not (model_dir / "config.json").exists():
+        tok = bundled_path()
+        write_random_llada(
+            model_dir, tokenizer_dir=tok if (tok / "tokenizer.json").exists() else None,
+            max_sequence_length=8192, init_std=0.02, **MODELS[model],
+        )
+    t0 = time.perf_counter()
+    backend = open_backend(model_dir, device="cpu")
+    load_s = time.perf_counter() - t0
+    text, _ = _document_text(backend.encode, size - HOLE_TOKENS)
+    at = len(text) // 2
+    at = text.rfind("\n", 0, at) + 1
+    params = SamplerParams(steps=steps, threshold=threshold)
+    run = fill(text, [Hole(at, at, length=HOLE_TOKENS)], backend, params)
+    canvas_tokens = len(run.canvas.ids)
+    result = run.run()
+    n_params = sum(p.numel() for p in backend.model.parameters())
+    return {
+        "model": model, "params_m": round(n_params / 1e6, 1), "doc_tokens": canvas_tokens,
+        "nfe": result.nfe, "steps": result.steps, "tokens_per_s": round(result.tokens_per_second, 2),
+        "ms_per_step": round(1000 * result.elapsed / max(result.steps, 1), 1),
+        "fill_s": round(result.elapsed, 2), "load_s": round(load_s, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="canvasedit bench", description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="tiny,100m")
+    p.add_argument("--sizes", default="256,1024,4096", help="document sizes in tokens (hole included)")
+    p.add_argument("--steps", type=int, default=32)
+    p.add_argument("--threshold", type=float, default=0.0)
+    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--dir", type=Path, default=None, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.one:
+        print(json.dumps(run_one(a.models, int(a.sizes), a.steps, a.threshold, a.dir)))
+        return 0
+    print(f"{'model':<6} {'params':>7} {'tokens':>7} {'nfe':>4} {'tok/s':>8} {'ms/step':>9} {'fill s':>7} {'peak RSS MB':>12}")
+    with tempfile.TemporaryDirectory(prefix="canvasedit-bench-") as tmp:
+        for model in a.models.split(","):
+            for size in a.sizes.split(","):
+                cmd = [sys.executable, "-m", "canvasedit", "bench", "--one", "--models", model, "--sizes", size,
+                       "--steps", str(a.steps), "--threshold", str(a.threshold), "--dir", tmp]
+                out = subprocess.run(cmd, capture_output=True, text=True)
+                if out.returncode != 0:
+                    print(f"{model} {size}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                    return 1
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                print(f"{r['model']:<6} {r['params_m']:>6}M {r['doc_tokens']:>7} {r['nfe']:>4} {r['tokens_per_s']:>8} "
+                      f"{r['ms_per_step']:>9} {r['fill_s']:>7} {r['peak_rss_mb']:>12}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""Random checkpoints in the real on-disk format, for tests and benchmarks (never for editing).
+
+``write_random_llada(folder, config)`` writes exactly what a LLaDA repository on the hub holds:
+``config.json``, ``model.safetensors`` (or shards plus ``model.safetensors.index.json``) with the
+``model.transformer.*`` tensor names, and the tokenizer files copied from ``tokenizer_dir`` or a
+small byte-level BPE trained on the spot. Loading it exercises the same code as a download.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from canvasedit.models.llada import WEIGHT_MAP, LLaDAModel, ModelArgs
+
+SPECIAL_TOKENS = ("<|endoftext|>", "<|pad|>", "<|mdm_mask|>")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+_SAMPLE_TEXT = [
+    "def add(a, b):\n    return a + b\n",
+    "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n",
+    "for i in range(10):\n    if i % 2 == 0:\n        print(i)\n",
+    "The quick brown fox jumps over the lazy dog. Tabs\tand\r\nCRLF lines, café, naïve, 日本語.\n",
+    "import os\nimport sys\n\ndef main(argv):\n    return len(argv)\n",
+]
+
+
+def train_small_tokenizer(folder: Path, vocab_size: int = 320) -> None:
+    """A byte-level BPE with CanvasEdit's special tokens (end 0, pad 1, mask 2), saved in the HF layout."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    tok.train_from_iterator(_SAMPLE_TEXT * 20, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token=SPECIAL_TOKENS[0], pad_token=SPECIAL_TOKENS[1], mask_token=SPECIAL_TOKENS[2],
+        clean_up_tokenization_spaces=False,
+    )
+    fast.save_pretrained(str(folder))
+
+
+def tokenizer_size(folder: Path) -> int:
+    data = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    ids = set(data["model"]["vocab"].values()) | {t["id"] for t in data.get("added_tokens", [])}
+    return max(ids) + 1
+
+
+def llada_config(vocab_size: int, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "architectures": ["LLaDAModelLM"], "model_type": "llada", "block_type": "llama",
+        "d_model": 64, "n_layers": 2, "n_heads": 4, "n_kv_heads": 4, "mlp_hidden_size": 96,
+        "vocab_size": vocab_size, "embedding_size": vocab_size, "max_sequence_length": 256,
+        "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "weight_tying": False, "include_bias": False,
+        "mask_token_id": 2, "eos_token_id": 0, "pad_token_id": 1, "alibi": False,
+    }
+    config.update(overrides)
+    return config
+
+
+def hub_state_dict(model: LLaDAModel) -> dict[str, torch.Tensor]:
+    """The model's tensors under their hub names (the inverse of ``llada.WEIGHT_MAP``)."""
+    inverse = {}
+    for hub, native in WEIGHT_MAP.items():
+        for i in range(model.args.n_layers):
+            inverse[native.format(i=i)] = hub.format(i=i)
+    return {inverse[k]: v.detach().contiguous().clone() for k, v in model.state_dict().items() if k in inverse}
+
+
+def write_random_llada(
+    folder: Path,
+    seed: int = 0,
+    shards: int = 1,
+    tokenizer_dir: Path | None = None,
+    dtype: torch.dtype = torch.float32,
+    init_std: float = 0.2,
+    **config_overrides: Any,
+) -> Path:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if tokenizer_dir is None:
+        train_small_tokenizer(folder)
+    else:
+        for name in TOKENIZER_FILES:
+            if (tokenizer_dir / name).exists():
+                shutil.copyfile(tokenizer_dir / name, folder / name)
+    vocab = tokenizer_size(folder)
+    config = llada_config(vocab, **config_overrides)
+    config.setdefault("embedding_size", vocab)
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    torch.manual_seed(seed)
+    model = LLaDAModel(ModelArgs.from_config(config))
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.normal_(0, init_std)
+            else:
+                p.normal_(1.0, 0.05)
+    tensors = {k: v.to(dtype) for k, v in hub_state_dict(model).items()}
+    if config.get("weight_tying"):
+        tensors.pop("model.transformer.ff_out.weight", None)
+    if shards == 1:
+        save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+        return folder
+    names = sorted(tensors)
+    weight_map = {}
+    for s in range(shards):
+        fname = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        part = names[s::shards]
+        save_file({n: tensors[n] for n in part}, str(folder / fname), metadata={"format": "pt"})
+        weight_map.update({n: fname for n in part})
+    index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in tensors.values())},
+             "weight_map": weight_map}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2), encoding="utf-8")
+    return folder

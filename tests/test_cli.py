@@ -1,0 +1,141 @@
+"""``canvasedit fill`` end to end on a tiny model: output formats, in-place writes, and bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from canvasedit.cli import main
+
+SOURCE = '''import math
+
+
+def area(radius):
+    """Area of a circle."""
+    return math.pi * radius ** 2
+
+
+def perimeter(radius):
+    return 2 * math.pi * radius
+'''
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "shapes.py"
+    path.write_bytes(SOURCE.encode())
+    return path
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fill_several_holes_prints_the_document(capsys, source, tiny_model_dir):
+    code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--hole", "10:5-10:5:6",
+                         "--model", str(tiny_model_dir), "--steps", "4")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:5] == SOURCE.splitlines()[:5]  # text before the first hole untouched
+    assert out.startswith(SOURCE[: SOURCE.index("math.pi * radius")])
+    assert out.endswith("return 2 * math.pi * radius\n") and "\ndef perimeter(radius):\n    " in out
+    assert source.read_text() == SOURCE
+
+
+def test_fill_json_reports_holes_nfe_and_trace(capsys, source, tiny_model_dir):
+    code, out, _ = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--hole", "1:1-1:1:4",
+                       "--model", str(tiny_model_dir), "--steps", "3", "--json", "--stream")
+    assert code == 0
+    data = json.loads(out)
+    assert [h["index"] for h in data["holes"]] == [0, 1]
+    assert data["holes"][0]["kind"] == "insert" and data["holes"][1]["kind"] == "replace"
+    for h in data["holes"]:
+        assert data["text"][h["start"] : h["end"]] == h["text"]
+    assert data["nfe"] == len(data["trace"]) == 3
+    assert data["trace"][0]["holes"][0].count("░") >= 1
+
+
+def test_stream_prints_passes_to_stderr(capsys, source, tiny_model_dir):
+    code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(tiny_model_dir),
+                         "--steps", "3", "--stream")
+    assert code == 0
+    assert [line.split(":")[0] for line in err.splitlines()] == ["step 1/3 nfe 1", "step 2/3 nfe 2", "step 3/3 nfe 3"]
+
+
+def test_in_place_writes_atomically_and_keeps_crlf(capsys, tmp_path, tiny_model_dir):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"first line\r\nsecond line\r\nthird\r\n")
+    code, out, _ = run(capsys, "fill", str(path), "--hole", "2:1-2:7", "--model", str(tiny_model_dir),
+                       "--steps", "2", "--in-place")
+    assert code == 0 and out == ""
+    data = path.read_bytes()
+    assert data.startswith(b"first line\r\n") and data.endswith(b" line\r\nthird\r\n")
+    assert not list(tmp_path.glob("*.tmp*")) and len(list(tmp_path.iterdir())) == 1
+
+
+def test_output_file(capsys, source, tmp_path, tiny_model_dir):
+    out_path = tmp_path / "out.py"
+    code, _, _ = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(tiny_model_dir),
+                     "--steps", "2", "-o", str(out_path))
+    assert code == 0 and out_path.read_text().startswith("import math\n") and source.read_text() == SOURCE
+
+
+@pytest.mark.parametrize(
+    "hole, message",
+    [
+        ("99:1-99:4", "line 99"),
+        ("6:12-6:31,overlap", "bad --hole"),
+        ("1:1-1:1:5000", "reads at most"),
+    ],
+)
+def test_bad_holes_exit_2_with_one_line(capsys, source, tiny_model_dir, hole, message):
+    code, out, err = run(capsys, "fill", str(source), "--hole", hole, "--model", str(tiny_model_dir))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert source.read_text() == SOURCE
+
+
+def test_overlapping_holes(capsys, source, tiny_model_dir):
+    code, _, err = run(capsys, "fill", str(source), "--hole", "6:5-6:20", "--hole", "6:10-6:25",
+                       "--model", str(tiny_model_dir))
+    assert code == 2 and "overlap" in err
+
+
+def test_bad_model_folders(capsys, source, tmp_path):
+    code, _, err = run(capsys, "fill", str(source), "--hole", "1:1-1:3", "--model", str(tmp_path / "none"))
+    assert code == 2 and "does not exist" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{")
+    code, _, err = run(capsys, "fill", str(source), "--hole", "1:1-1:3", "--model", str(broken))
+    assert code == 2 and "not valid JSON" in err
+
+
+def test_binary_and_non_utf8_files_are_refused(capsys, tmp_path, tiny_model_dir):
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x00\x01\x02abc")
+    code, _, err = run(capsys, "fill", str(binary), "--hole", "1:1-1:2", "--model", str(tiny_model_dir))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    code, _, err = run(capsys, "fill", str(latin), "--hole", "1:1-1:2", "--model", str(tiny_model_dir))
+    assert code == 2 and "UTF-8" in err
+    assert latin.read_bytes() == "caf\xe9 cr\xe8me".encode("latin-1")
+
+
+def test_missing_file(capsys, tmp_path, tiny_model_dir):
+    code, _, err = run(capsys, "fill", str(tmp_path / "nope.py"), "--hole", "1:1-1:2", "--model", str(tiny_model_dir))
+    assert code == 2 and "no such file" in err
+
+
+def test_python_dash_m_entry_point(source, tiny_model_dir):
+    proc = subprocess.run(
+        [sys.executable, "-m", "canvasedit", "fill", str(source), "--hole", "6:12-6:31",
+         "--model", str(tiny_model_dir), "--steps", "2", "--json"],
+        capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["holes"][0]["kind"] == "replace"
