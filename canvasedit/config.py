@@ -168,7 +168,7 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
     sections: dict[str, Any] = {}
     for cls in _SECTIONS:
         table = _table(data, cls.SECTION)
-        known = {f.name: f for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)}
         values = {key: value for key, value in table.items() if key in known}
         for key, value in values.items():
             # TOML writes 1 and 1.0 differently; a float setting given as an integer is still meant.
@@ -227,7 +227,9 @@ def _require(section: Any, name: str, ok: bool, expected: str) -> None:
         raise ConfigError(f"{section.SECTION}.{name} must be {expected}, found {_describe(getattr(section, name))}")
 
 
-_KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a table", list: "an array"}
+_KIND_NAMES = {
+    bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a table", list: "an array",
+}
 
 
 def _describe(value: object) -> str:

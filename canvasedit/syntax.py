@@ -23,7 +23,10 @@ import os
 from dataclasses import dataclass
 from pathlib import PurePath
 
-import tree_sitter
+try:
+    import tree_sitter
+except ImportError:  # Textual without its [syntax] extra: no trees, so grow/shrink is unavailable
+    tree_sitter = None
 
 Range = tuple[int, int]
 """A selection as ``(start, end)`` character offsets, ``start <= end``."""
@@ -47,10 +50,11 @@ _EXTENSIONS: dict[str, str] = {
 """File extension → language; ``regex`` has a grammar but is never a file, so it has no row."""
 _FILENAMES = {".bashrc": "bash", ".bash_profile": "bash", ".profile": "bash", "Cargo.lock": "toml"}
 
+_PLAIN_GRAMMARS = (
+    "python", "javascript", "rust", "go", "json", "toml", "yaml", "html", "css", "bash", "sql", "java", "regex",
+)
 _GRAMMARS: dict[str, tuple[str, str]] = {
-    **{name: (f"tree_sitter_{name}", "language") for name in (
-        "python", "javascript", "rust", "go", "json", "toml", "yaml", "html", "css", "bash", "sql", "java", "regex",
-    )},
+    **{name: (f"tree_sitter_{name}", "language") for name in _PLAIN_GRAMMARS},
     "markdown": ("tree_sitter_markdown", "language"),  # the block grammar; inline_language() is separate
     "xml": ("tree_sitter_xml", "language_xml"),  # the wheel also has language_dtd()
 }
@@ -80,14 +84,17 @@ def pygments_lexer_for_path(path: str | os.PathLike[str]) -> str | None:
 
 @functools.cache
 def _language(name: str) -> tree_sitter.Language | None:
-    if name not in _GRAMMARS:
+    if tree_sitter is None or name not in _GRAMMARS:
         return None
     module_name, function = _GRAMMARS[name]
     try:
         module = importlib.import_module(module_name)
-    except ImportError:  # the grammar wheel is optional; the editor works without highlighting
+    except ImportError:  # each grammar wheel is optional; the file just gets no syntax tree
         return None
-    return tree_sitter.Language(getattr(module, function)())
+    try:
+        return tree_sitter.Language(getattr(module, function)())
+    except ValueError:  # a grammar built for another tree-sitter ABI; treated like a missing wheel
+        return None
 
 
 def has_grammar(language: str | None) -> bool:
@@ -119,30 +126,35 @@ class Span:
 
 
 class _Offsets:
-    """Converts between character offsets in a str and byte offsets in its UTF-8 encoding."""
+    """Converts between character offsets in a str and byte offsets in its UTF-8 encoding.
+
+    Stores one (char, byte) checkpoint every ``_CHECKPOINT`` characters plus one at the end, so
+    a conversion encodes at most ``_CHECKPOINT`` characters whatever the size of the text.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.ascii = text.isascii()
-        # chars[i] = i * _CHECKPOINT and bytes_[i] is its byte offset; both ascending.
+        self.step = _CHECKPOINT
+        self.chars = [*range(0, len(text), self.step), len(text)]
         self.bytes_ = [0]
-        for i in range(0, len(text), _CHECKPOINT):
-            self.bytes_.append(self.bytes_[-1] + len(_encode(text[i : i + _CHECKPOINT])))
+        for start, end in zip(self.chars, self.chars[1:]):
+            self.bytes_.append(self.bytes_[-1] + len(_encode(text[start:end])))
 
     def to_byte(self, char: int) -> int:
         if self.ascii:
             return char
-        block = char // _CHECKPOINT
-        return self.bytes_[block] + len(_encode(self.text[block * _CHECKPOINT : char]))
+        block = min(char // self.step, len(self.chars) - 1)
+        return self.bytes_[block] + len(_encode(self.text[self.chars[block] : char]))
 
     def to_char(self, byte: int) -> int:
         if self.ascii:
             return byte
         block = bisect.bisect_right(self.bytes_, byte) - 1
-        char = block * _CHECKPOINT
-        prefix = _encode(self.text[char : char + _CHECKPOINT])[: byte - self.bytes_[block]]
+        start = self.chars[block]
+        prefix = _encode(self.text[start : start + self.step])[: byte - self.bytes_[block]]
         # Node boundaries fall on character boundaries, so decoding this prefix is exact.
-        return char + len(prefix.decode("utf-8", "surrogatepass"))
+        return start + len(prefix.decode("utf-8", "surrogatepass"))
 
 
 def _encode(text: str) -> bytes:

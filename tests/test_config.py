@@ -31,7 +31,9 @@ def test_defaults() -> None:
         steps=32, block_length=0, algorithm="low_confidence", temperature=0.0, top_k=0,
         top_p=1.0, threshold=0.0, revise_below=0.0, seed=0,
     )
-    assert settings.editor == EditorSettings(hole_length=32, soft_wrap_prose=True, theme="monokai", max_file_bytes=5_000_000)
+    assert settings.editor == EditorSettings(
+        hole_length=32, soft_wrap_prose=True, theme="monokai", max_file_bytes=5_000_000
+    )
     assert settings.model == ModelSettings(active="", device="auto")
     assert settings.keys == {}
 
@@ -96,7 +98,11 @@ def test_wrong_types_name_key_expected_type_and_file(tmp_path: Path, toml: str, 
     [
         (SamplerSettings, {"steps": 0}, "sampler.steps must be an integer >= 1, found an integer (0)"),
         (SamplerSettings, {"block_length": -1}, "sampler.block_length must be an integer >= 0"),
-        (SamplerSettings, {"algorithm": "greedy"}, "sampler.algorithm must be one of low_confidence, margin, entropy, random"),
+        (
+            SamplerSettings,
+            {"algorithm": "greedy"},
+            "sampler.algorithm must be one of low_confidence, margin, entropy, random",
+        ),
         (SamplerSettings, {"temperature": -0.1}, "sampler.temperature must be a number >= 0"),
         (SamplerSettings, {"top_k": -1}, "sampler.top_k"),
         (SamplerSettings, {"top_p": 0.0}, "sampler.top_p must be a number in (0, 1]"),

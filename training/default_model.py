@@ -1,4 +1,4 @@
-"""Train CanvasEdit's bundled default model end to end: corpus → tokenizer → training → evaluation → export.
+"""Train CanvasEdit's bundled default model end to end: corpus → tokenizer → training → export → evaluation (model card).
 
 The model is the engine's own LLaDA architecture (``canvasedit.models.llada``), trained with the
 masked-diffusion objective of MDLM / LLaDA on text that may be redistributed and that every
@@ -381,6 +381,7 @@ def train(run: Path, preset: Preset, minutes: float, device: str) -> None:
         lr=preset.lr, betas=(0.9, 0.98), eps=1e-8, fused=device.startswith("cuda"),
     )
     state = load_checkpoint(run, model, opt) or {"step": 0, "elapsed": 0.0, "tokens": 0, "log": []}
+    state["preset"] = asdict(preset)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, preset {asdict(preset)}", flush=True)
     train_data = [_tokens(run, "py_train"), _tokens(run, "en_train")]
@@ -458,7 +459,7 @@ def load_trained(run: Path) -> LLaDAModel:
     from safetensors.torch import load_file
 
     state = json.loads((run / "checkpoint" / "state.json").read_text())
-    preset = Preset(**state["preset"])
+    preset = Preset(**state.get("preset", asdict(PRESETS["cpu"])))
     model = LLaDAModel(model_args(preset))
     tensors = load_file(str(run / "checkpoint" / "weights.safetensors"))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
@@ -486,7 +487,7 @@ def export(run: Path, out: Path) -> None:
         "include_qkv_bias": False, "layer_norm_type": "rms", "activation_type": "silu", "rope": True, "alibi": False,
         "mask_token_id": MASK_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "torch_dtype": "float16",
         "canvasedit": {"trained_tokens": state["tokens"], "trained_minutes": round(state["elapsed"] / 60, 1),
-                       "preset": state["preset"]},
+                       "preset": state.get("preset", asdict(PRESETS["cpu"]))},
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     inverse = {}
@@ -506,7 +507,7 @@ def export(run: Path, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["corpus", "tokenizer", "train", "evaluate", "export", "all"])
+    parser.add_argument("stage", choices=["corpus", "tokenizer", "train", "export", "evaluate", "all"])
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "default")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--minutes", type=float, default=120.0)
@@ -525,12 +526,13 @@ def main(argv: list[str] | None = None) -> int:
         tokenize_corpus(a.run)
     if a.stage in ("train", "all"):
         train(a.run, preset, a.minutes, a.device)
-    if a.stage in ("evaluate", "all"):
-        from training.evaluate import evaluate
-
-        evaluate(a.run)
     if a.stage in ("export", "all"):
         export(a.run, a.out)
+    if a.stage in ("evaluate", "all"):
+        from training.evaluate import evaluate
+        from training.model_card import write_model_card
+
+        write_model_card(a.run, a.out, evaluate(a.run, a.out))
     return 0
 
 

@@ -1,0 +1,87 @@
+"""Every message the editor's workers and widgets post, in one place.
+
+Workers run in threads and never touch widgets: they post these messages (``post_message`` is
+thread-safe) and the editor screen's handlers (``on_fill_step`` …) draw. Each fill carries a
+``fill_id`` so that messages from a fill the user has already cancelled or replaced are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from canvasedit.engine import FillResult, StepEvent
+
+
+@dataclass
+class ModelLoaded(Message):
+    """The model finished loading in the background; fills are possible from now on."""
+
+    backend: Any
+    """The opened ``canvasedit.engine.Backend``."""
+    seconds: float
+    """How long loading took."""
+
+
+@dataclass
+class ModelFailed(Message):
+    """The model could not be loaded; the editor keeps working without fills."""
+
+    error: str
+    """One line saying what was wrong and how to fix it."""
+
+
+@dataclass
+class FillStep(Message):
+    """One denoising pass of a running fill, to draw over the holes.
+
+    Passes can arrive faster than a slow terminal draws them. Each event carries the full
+    current state of every hole, so an undrawn pass is safely replaced by the next one of the
+    same fill (``can_replace``); the complete trace stays in the ``FillResult``.
+    """
+
+    fill_id: int
+    """Which fill this pass belongs to."""
+    event: StepEvent
+    """The engine's event: step, pieces of every hole, NFE, elapsed time."""
+
+    def can_replace(self, message: Message) -> bool:
+        """A pending pass is dropped when a newer pass of the same fill is already queued."""
+        return isinstance(message, FillStep) and message.fill_id == self.fill_id
+
+
+@dataclass
+class FillFinished(Message):
+    """A fill ran to its end; its result waits to be accepted or rejected."""
+
+    fill_id: int
+    result: FillResult
+    """The whole new document, each hole's text and the trace of every pass."""
+
+
+@dataclass
+class FillCancelled(Message):
+    """A fill stopped between two passes because the user cancelled it; nothing changed."""
+
+    fill_id: int
+
+
+@dataclass
+class FillFailed(Message):
+    """A fill stopped with an error; the document is unchanged."""
+
+    fill_id: int
+    error: str
+    """One line for the notification."""
+
+
+@dataclass
+class HolesChanged(Message):
+    """The canvas's holes were added, removed, resized or moved by an edit."""
+
+    count: int
+    """How many holes there are now."""
+    removed_by_edit: int = 0
+    """How many holes an edit of their text just removed."""
