@@ -25,8 +25,16 @@ from dataclasses import dataclass
 import torch
 
 from canvasedit.engine.backends import Backend
-from canvasedit.engine.sampling import SamplerParams, choose_tokens, confidence, filter_logits, select_positions
+from canvasedit.engine.sampling import (
+    Remasking,
+    SamplerParams,
+    choose_tokens,
+    confidence,
+    filter_logits,
+    select_positions,
+)
 from canvasedit.engine.schedule import steps_per_stage, tokens_to_commit
+from canvasedit.kernels import greedy_confidence
 
 
 @dataclass(frozen=True)
@@ -84,11 +92,7 @@ def denoise(
                 check = (committed_here & (revisions < params.max_revisions)).nonzero().flatten()
             logits = backend.logits(ids[None], torch.cat([rows, check]))[0]  # (R + Rc, V)
             nfe += 1
-            masked_logits = filter_logits(logits[: len(rows)], params.top_k, params.top_p)
-            x0 = choose_tokens(masked_logits, params.temperature, generator)  # (R,)
-            probs = masked_logits.softmax(-1)
-            conf = confidence(probs, x0, params.remasking, generator)
-            p_x0 = probs.gather(-1, x0[:, None]).squeeze(-1)
+            x0, p_x0, conf = _score(logits[: len(rows)], params, generator)
             pick = select_positions(conf, k, params.threshold, p_x0).cpu()
             x0, p_x0 = x0.cpu(), p_x0.float().cpu()
             positions = rows[pick]
@@ -111,3 +115,19 @@ def denoise(
                 remasked=tuple(remasked.tolist()),
                 nfe=nfe,
             )
+
+
+def _score(
+    logits: torch.Tensor, params: SamplerParams, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Chosen tokens, their probabilities and the ranking confidence for masked rows ``logits (R, V)``."""
+    greedy = params.temperature == 0 and params.top_k == 0 and params.top_p == 1.0
+    if greedy and params.remasking is not Remasking.RANDOM:
+        # One fused pass over the vocabulary (a Triton kernel on CUDA) instead of softmax, gather and top-2.
+        x0, p_x0, margin, neg_entropy = greedy_confidence(logits)
+        conf = {Remasking.LOW_CONFIDENCE: p_x0, Remasking.MARGIN: margin, Remasking.ENTROPY: neg_entropy}
+        return x0, p_x0, conf[params.remasking]
+    filtered = filter_logits(logits, params.top_k, params.top_p)
+    x0 = choose_tokens(filtered, params.temperature, generator)  # (R,)
+    probs = filtered.softmax(-1)
+    return x0, probs.gather(-1, x0[:, None]).squeeze(-1), confidence(probs, x0, params.remasking, generator)

@@ -1,0 +1,123 @@
+"""The settings dialog: sampler defaults, hole length, theme and the active model.
+
+    app.push_screen(SettingsScreen(settings), apply)   # apply(Settings | None)
+
+Values are checked by the settings dataclasses themselves (``canvasedit.config``), so the dialog
+accepts exactly what ``config.toml`` accepts; a bad value is shown under the form and the dialog
+stays open. Enter or ctrl+s saves, Esc cancels. Writing the file is the caller's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from canvasedit.config import ALGORITHMS, ConfigError, Settings
+
+THEMES = ("monokai", "dracula", "vscode_dark", "github_light", "css")
+"""TextArea's built-in syntax themes."""
+
+# field id → (section, attribute, label, input type)
+_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+    ("sampler", "steps", "Steps", "integer"),
+    ("sampler", "block_length", "Block length (0 = whole hole)", "integer"),
+    ("sampler", "temperature", "Temperature (0 = greedy)", "number"),
+    ("sampler", "top_k", "Top-k (0 = off)", "integer"),
+    ("sampler", "top_p", "Top-p (1 = off)", "number"),
+    ("sampler", "threshold", "Parallel threshold (0 = off)", "number"),
+    ("sampler", "revise_below", "Revise below (0 = off)", "number"),
+    ("sampler", "seed", "Seed", "integer"),
+    ("editor", "hole_length", "New hole length (tokens)", "integer"),
+    ("model", "active", "Model (name or folder; empty = bundled)", "text"),
+    ("model", "device", "Device (auto, cpu, cuda, cuda:N)", "text"),
+)
+
+
+class SettingsScreen(ModalScreen[Settings | None]):
+    """Edit a copy of the settings; dismisses with the new settings, or None on cancel."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("ctrl+s", "save", "Save", show=False),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(classes="dialog")
+        self.settings = settings
+        """The settings the dialog started from."""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog-box settings-box"):
+            yield Label("Settings", classes="dialog-question")
+            with Grid(id="settings-grid"):
+                yield Label("Algorithm (which masks to commit first)")
+                yield Select(
+                    [(name.replace("_", " "), name) for name in ALGORITHMS],
+                    value=self.settings.sampler.algorithm,
+                    allow_blank=False,
+                    id="algorithm",
+                )
+                for section, name, label, kind in _FIELDS:
+                    value = getattr(getattr(self.settings, section), name)
+                    yield Label(label)
+                    yield Input(str(value), type=kind, id=name, select_on_focus=False)
+                yield Label("Syntax theme")
+                theme = self.settings.editor.theme
+                yield Select(
+                    [(t, t) for t in THEMES] + ([(theme, theme)] if theme not in THEMES else []),
+                    value=theme,
+                    allow_blank=False,
+                    id="theme",
+                )
+            yield Label("", id="settings-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False
+        self.query_one("#steps", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self) -> None:
+        self.action_save()
+
+    def read(self) -> Settings:
+        """The settings as the form now says; raises ``ConfigError`` (a ValueError) for a bad value."""
+        sections = {"sampler": self.settings.sampler, "editor": self.settings.editor, "model": self.settings.model}
+        changes: dict[str, dict[str, object]] = {name: {} for name in sections}
+        for section, name, label, kind in _FIELDS:
+            raw = self.query_one(f"#{name}", Input).value.strip()
+            try:
+                value: object = int(raw) if kind == "integer" else float(raw) if kind == "number" else raw
+            except ValueError:
+                raise ConfigError(f"{label}: expected {'an integer' if kind == 'integer' else 'a number'}, found {raw!r}")
+            changes[section][name] = value
+        changes["sampler"]["algorithm"] = self.query_one("#algorithm", Select).value
+        changes["editor"]["theme"] = self.query_one("#theme", Select).value
+        return replace(self.settings, **{name: replace(sections[name], **changes[name]) for name in sections})
+
+    def action_save(self) -> None:
+        """Dismiss with the new settings, or show why they are not valid."""
+        try:
+            settings = self.read()
+        except ConfigError as exc:
+            self.query_one("#settings-error", Label).update(str(exc))
+            self.add_class("-invalid")
+            return
+        self.dismiss(settings)
+
+    def action_cancel(self) -> None:
+        """Dismiss without changes."""
+        self.dismiss(None)
