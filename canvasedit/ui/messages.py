@@ -1,7 +1,8 @@
 """Every message the editor's workers and widgets post, in one place.
 
 Workers run in threads and never touch widgets: they post these messages (``post_message`` is
-thread-safe) and the editor screen's handlers (``on_fill_step`` …) draw. Each fill carries a
+thread-safe) to the editor screen, whose handlers (``on_fill_step`` …) draw; they do not bubble
+further. Each fill carries a
 ``fill_id`` so that messages from a fill the user has already cancelled or replaced are ignored.
 """
 
@@ -16,7 +17,7 @@ from canvasedit.engine import FillResult, StepEvent
 
 
 @dataclass
-class ModelLoaded(Message):
+class ModelLoaded(Message, bubble=False):
     """The model finished loading in the background; fills are possible from now on."""
 
     backend: Any
@@ -26,7 +27,7 @@ class ModelLoaded(Message):
 
 
 @dataclass
-class ModelFailed(Message):
+class ModelFailed(Message, bubble=False):
     """The model could not be loaded; the editor keeps working without fills."""
 
     error: str
@@ -34,7 +35,7 @@ class ModelFailed(Message):
 
 
 @dataclass
-class FillStep(Message):
+class FillStep(Message, bubble=False):
     """One denoising pass of a running fill, to draw over the holes.
 
     Passes can arrive faster than a slow terminal draws them. Each event carries the full
@@ -53,7 +54,7 @@ class FillStep(Message):
 
 
 @dataclass
-class FillFinished(Message):
+class FillFinished(Message, bubble=False):
     """A fill ran to its end; its result waits to be accepted or rejected."""
 
     fill_id: int
@@ -62,14 +63,14 @@ class FillFinished(Message):
 
 
 @dataclass
-class FillCancelled(Message):
+class FillCancelled(Message, bubble=False):
     """A fill stopped between two passes because the user cancelled it; nothing changed."""
 
     fill_id: int
 
 
 @dataclass
-class FillFailed(Message):
+class FillFailed(Message, bubble=False):
     """A fill stopped with an error; the document is unchanged."""
 
     fill_id: int

@@ -140,7 +140,7 @@ class FillControl:
         speed = committed_tokens(event) / event.elapsed if event.elapsed > 0 else 0.0
         self.status.set_progress(
             f"step {event.step}/{event.total_steps} · NFE {event.nfe} · {speed:.0f} tok/s · "
-            f"{self.key_for('reject')} cancels"
+            f"{self.key_for('reject')} stops"
         )
 
     def on_fill_finished(self, message: FillFinished) -> None:
@@ -154,9 +154,8 @@ class FillControl:
         self.canvas.show_result(result)
         self.passes.load(result.trace)
         self.status.set_progress(
-            f"{result.steps} steps · NFE {result.nfe} · {result.tokens_per_second:.0f} tok/s · "
-            f"{self.key_for('accept')} accept · {self.key_for('reject')} reject · "
-            f"{self.key_for('regenerate')} again"
+            f"{self.key_for('accept')} accept · {self.key_for('reject')} reject · {self.key_for('regenerate')} again · "
+            f"{result.steps} steps · NFE {result.nfe} · {result.tokens_per_second:.0f} tok/s"
         )
 
     def on_fill_cancelled(self, message: FillCancelled) -> None:

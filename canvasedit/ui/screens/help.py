@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -35,16 +34,16 @@ class HelpScreen(ModalScreen[None]):
         """``(keys, action, explanation)`` per binding."""
 
     def compose(self) -> ComposeResult:
-        table = Table(expand=True, box=None, header_style="bold", pad_edge=False)
-        table.add_column("Keys", no_wrap=True, style="bold")
-        table.add_column("Action", no_wrap=True)
-        table.add_column("What it does", ratio=1)
-        for keys, action, explanation in self.rows:
-            table.add_row(keys, action, explanation)
         with VerticalScroll(classes="dialog-box help-box"):
             yield Label("CanvasEdit keys", classes="dialog-question")
             yield Static(INTRO, classes="dialog-hint")
-            yield Static(table, id="help-table")
+            with Grid(id="help-table"):
+                for cell in ("Keys", "Action", "What it does"):
+                    yield Label(cell, classes="help-heading")
+                for keys, action, explanation in self.rows:
+                    yield Label(keys, classes="help-keys")
+                    yield Label(action)
+                    yield Label(explanation)
             yield Label("Esc / F1 closes · ctrl+p lists every action", classes="dialog-hint")
 
     def action_close(self) -> None:

@@ -42,7 +42,7 @@ class PathScreen(ModalScreen[Path | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
-        self.dismiss(Path(value).expanduser() if value else None)
+        self.dismiss(Path(value).expanduser().absolute() if value else None)
 
     def action_cancel(self) -> None:
         """Dismiss without a path."""

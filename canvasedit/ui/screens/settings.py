@@ -60,18 +60,20 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     [(name.replace("_", " "), name) for name in ALGORITHMS],
                     value=self.settings.sampler.algorithm,
                     allow_blank=False,
+                    compact=True,
                     id="algorithm",
                 )
                 for section, name, label, kind in _FIELDS:
                     value = getattr(getattr(self.settings, section), name)
                     yield Label(label)
-                    yield Input(str(value), type=kind, id=name, select_on_focus=False)
+                    yield Input(str(value), type=kind, id=name, select_on_focus=False, compact=True)
                 yield Label("Syntax theme")
                 theme = self.settings.editor.theme
                 yield Select(
                     [(t, t) for t in THEMES] + ([(theme, theme)] if theme not in THEMES else []),
                     value=theme,
                     allow_blank=False,
+                    compact=True,
                     id="theme",
                 )
             yield Label("", id="settings-error")

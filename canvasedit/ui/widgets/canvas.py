@@ -23,9 +23,11 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Offset, Size
 from textual.reactive import reactive
 from textual.widgets import TextArea
 from textual.widgets.text_area import Edit, EditResult
@@ -41,6 +43,10 @@ HOLE_COLOURS = 6
 """Distinct hole backgrounds (``canvas--hole-0`` … ``canvas--hole-5``), reused in document order."""
 LOW_CONFIDENCE = 0.3
 """Committed tokens below this probability are drawn dimmed."""
+FULL_HIGHLIGHT_LINES = 2_000
+"""Up to this many lines the whole file is highlighted after each edit, as TextArea does; longer
+files highlight only the rows within ``HIGHLIGHT_MARGIN`` of the view."""
+HIGHLIGHT_MARGIN = 150
 
 Location = tuple[int, int]
 
@@ -91,24 +97,27 @@ class CanvasArea(TextArea):
         pygments_lexer: str | None = None,
         **kwargs: Any,
     ) -> None:
+        # TextArea's constructor already highlights (and so calls our overrides): state first.
+        self._overlay: dict[int, list[Seg]] | None = None
+        self._hidden_highlights: dict[int, list[tuple[int, int | None, str]]] = {}
+        self._decor: tuple[dict[int, list[tuple[int, int, str]]], dict[int, list[tuple[str, str]]]] | None = None
+        self._styles: dict[str, Style] = {}
+        self._version = 0
+        self._highlight_window: tuple[int, int] | None = None
+        self.holes = HoleSet()
+        """The holes, in document order."""
         kwargs.setdefault("tab_behavior", "indent")
         kwargs.setdefault("show_line_numbers", True)
         super().__init__(text, language=language, **kwargs)
-        self.holes = HoleSet()
-        """The holes, in document order."""
         self.syntax_language = syntax_language
         """Language of the tree-sitter grammar used to grow selections (None: no grammar)."""
         self.selection_stack = SelectionStack()
         self.token_counter: Callable[[str], int] | None = None
         """Counts a range's tokens for its label; set once a model is loaded."""
-        self._pygments = PygmentsHighlighter(pygments_lexer) if pygments_lexer and language is None else None
-        self._version = 0
         self._starts: tuple[int, list[int]] | None = None
         self._tree: tuple[int, SyntaxTree | None] | None = None
-        self._decor: tuple[dict[int, list[tuple[int, int, str]]], dict[int, list[tuple[str, str]]]] | None = None
-        self._overlay: dict[int, list[Seg]] | None = None
-        self._hidden_highlights: dict[int, list[tuple[int, int | None, str]]] = {}
-        self._styles: dict[str, Style] = {}
+        self._pygments: PygmentsHighlighter | None = None
+        self.set_pygments(pygments_lexer)
 
     # ------------------------------------------------------------------ offsets
 
@@ -240,10 +249,20 @@ class CanvasArea(TextArea):
             return f"⟨{mark.length}⟩"
         if self.token_counter is None:
             return "⟨~?⟩"
-        return f"⟨~{self.token_counter(self.text[mark.start : mark.end])}⟩"
+        text = self.get_text_range(self.location_of(mark.start), self.location_of(mark.end))
+        return f"⟨~{self.token_counter(text)}⟩"
+
+    def refresh_holes(self) -> None:
+        """Redraw the hole marks (their labels changed, e.g. a model that counts tokens arrived)."""
+        self._decor = None
+        self._repaint()
 
     def _holes_changed(self, removed_by_edit: int = 0) -> None:
         self._decor = None
+        # TextArea paints the cursor row's background over whatever get_line returns, which would
+        # hide a hole on that row; the hole colours matter more while there are holes.
+        self.highlight_cursor_line = not self.holes
+        self._refresh_size()
         self._repaint()
         self.post_message(HolesChanged(len(self.holes), removed_by_edit))
 
@@ -340,6 +359,7 @@ class CanvasArea(TextArea):
         self._hidden_highlights = {}
         self._overlay = layout_rows(self.document.lines, spans) if spans is not None else None
         self._hide_overlay_highlights()
+        self._refresh_size()
         self._repaint()
 
     def _hide_overlay_highlights(self) -> None:
@@ -350,10 +370,92 @@ class CanvasArea(TextArea):
             self._highlights[row] = []
 
     def _build_highlight_map(self) -> None:
-        super()._build_highlight_map()
+        if self.document.line_count <= FULL_HIGHLIGHT_LINES:
+            super()._build_highlight_map()
+            self._highlight_window = None
+        else:
+            self._build_window_highlights()
         if self._overlay is not None:
             self._hidden_highlights = {}
             self._hide_overlay_highlights()
+
+    def _build_window_highlights(self) -> None:
+        # TextArea queries the whole tree on every edit (~0.3 s per keystroke at 10,000 lines).
+        # Query only rows near the view instead; scrolling out of them queries again.
+        self._line_cache.clear()
+        highlights = self._highlights
+        highlights.clear()
+        self._highlight_window = None
+        if not self._highlight_query:
+            return
+        first = self._first_visible_row()
+        top = max(0, first - HIGHLIGHT_MARGIN)
+        bottom = min(self.document.line_count, first + self.size.height + HIGHLIGHT_MARGIN)
+        captures = self.document.query_syntax_tree(self._highlight_query, start_point=(top, 0), end_point=(bottom, 0))
+        # The loop below follows TextArea._build_highlight_map, limited to the window's rows.
+        for name, nodes in captures.items():
+            for node in nodes:
+                (start_row, start_column), (end_row, end_column) = node.start_point, node.end_point
+                if start_row == end_row:
+                    highlights[start_row].append((start_column, end_column, name))
+                    continue
+                if start_row >= top:
+                    highlights[start_row].append((start_column, None, name))
+                for row in range(max(start_row + 1, top), min(end_row, bottom)):
+                    highlights[row].append((0, None, name))
+                if end_row < bottom:
+                    highlights[end_row].append((0, end_column, name))
+        self._highlight_window = (top, bottom)
+
+    def _first_visible_row(self) -> int:
+        y = int(self.scroll_y)
+        if not self.soft_wrap:
+            return y
+        try:
+            return self.wrapped_document.offset_to_location(Offset(0, y))[0]
+        except (IndexError, ValueError):
+            return 0
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        window = self._highlight_window
+        if window is not None:
+            first = self._first_visible_row()
+            top, bottom = window
+            if (first < top + HIGHLIGHT_MARGIN // 2 and top > 0) or first + self.size.height > bottom - HIGHLIGHT_MARGIN // 2:
+                self._build_highlight_map()
+                self.refresh()
+
+    def set_pygments(self, lexer: str | None) -> None:
+        """Colour with this Pygments lexer while ``language`` is None (no tree-sitter grammar)."""
+        self._pygments = PygmentsHighlighter(lexer) if lexer else None
+        self._repaint()
+
+    def _refresh_size(self) -> None:
+        super()._refresh_size()
+        if self.soft_wrap or not hasattr(self, "_overlay"):
+            return
+        # Labels and overlay text make some rows wider than the document says; TextArea crops
+        # every row to its virtual width, so widen it to fit them.
+        widest = self._widest_virtual_row()
+        if widest + self.gutter_width + 1 > self.virtual_size.width:
+            self.virtual_size = Size(widest + self.gutter_width + 1, self.virtual_size.height)
+
+    def _widest_virtual_row(self) -> int:
+        if self._overlay is not None:
+            rows = (
+                cell_len("".join(seg.text for seg in segs).expandtabs(self.indent_width))
+                for segs in self._overlay.values()
+            )
+        elif self.holes:
+            _, labels = self._decorations()
+            rows = (
+                cell_len(self.document[row].expandtabs(self.indent_width)) + 1 + sum(cell_len(t) for t, _ in items)
+                for row, items in labels.items()
+            )
+        else:
+            return 0
+        return max(rows, default=0)
 
     def _repaint(self) -> None:
         self._line_cache.clear()
@@ -376,7 +478,7 @@ class CanvasArea(TextArea):
 
     def _document_line(self, row: int) -> Text:
         line = Text(self.document.get_line(row), end="", no_wrap=True)
-        if self._pygments is not None and self._theme is not None:
+        if self._pygments is not None and self.language is None and self._theme is not None:
             styles = self._theme.syntax_styles
             for start, end, name in self._pygments.line(line.plain):
                 if (style := styles.get(name)) is not None:
@@ -431,7 +533,7 @@ class CanvasArea(TextArea):
 
     def _row_spans(self, row: int) -> list[tuple[int, int, str]]:
         """Syntax spans of a document row in character columns."""
-        if self._pygments is not None:
+        if self._pygments is not None and self.language is None:
             return list(self._pygments.line(self.document[row]))
         text = self.document[row]
         highlights = self._hidden_highlights.get(row, [])

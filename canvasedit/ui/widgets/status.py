@@ -23,7 +23,7 @@ class StatusBar(Horizontal):
 
     DEFAULT_CSS = """
     StatusBar { height: 1; }
-    StatusBar > Label { padding: 0 1; }
+    StatusBar > Label { padding: 0 0 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     StatusBar > #status-progress { width: 1fr; }
     """
 
@@ -52,7 +52,7 @@ class StatusBar(Horizontal):
 
     def watch_dirty(self, dirty: bool) -> None:
         self.set_class(dirty, "-dirty")
-        self.query_one("#status-dirty", Label).update("● modified" if dirty else "saved")
+        self.query_one("#status-dirty", Label).update("● modified " if dirty else "")
 
     def _set(self, part: str, text: str) -> None:
         self.query_one(f"#status-{part}", Label).update(text)

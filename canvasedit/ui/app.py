@@ -1,0 +1,150 @@
+"""The CanvasEdit terminal app: settings, global keys, and the editor screen.
+
+    canvasedit notes.md                 # the CLI calls run_editor(Path("notes.md"))
+    run_editor(None, model="~/models/LLaDA-8B", device="cuda")
+
+Tests build the app directly with an already loaded backend, so no weights are read twice:
+
+    app = CanvasEditApp(load_document(path), backend=tiny_backend, cursor_blink=False)
+    async with app.run_test() as pilot: ...
+
+Everything the user does happens on ``EditorScreen``; the app only holds what all screens share
+(settings, how to open a model) and asks before quitting with unsaved changes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from canvasedit.config import ConfigError, Settings, load_settings
+from canvasedit.document import Document, DocumentError, load_document
+from canvasedit.ui.screens.confirm import ConfirmScreen
+from canvasedit.ui.screens.editor import EditorScreen
+
+ModelOpener = Callable[[str | None, str], Any]
+"""``(model name or path or None, device) -> Backend``; slow, so called from a worker thread."""
+
+
+def open_model(spec: str | None, device: str) -> Any:
+    """Resolve a model name or folder (None: the bundled default) and load it."""
+    from canvasedit.engine import open_backend  # imports torch: only in the loading thread
+    from canvasedit.models.catalog import resolve_model
+
+    return open_backend(resolve_model(spec), device=device)
+
+
+class CanvasEditApp(App[int]):
+    """A terminal editor in which a diffusion language model fills holes in the text."""
+
+    CSS_PATH = "canvasedit.tcss"
+    TITLE = "CanvasEdit"
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="quit"),
+    ]
+
+    def __init__(
+        self,
+        document: Document | None = None,
+        *,
+        settings: Settings | None = None,
+        backend: Any = None,
+        opener: ModelOpener = open_model,
+        model: str | None = None,
+        device: str | None = None,
+        cursor_blink: bool = True,
+        startup_warning: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else Settings()
+        """Settings in force (the settings screen replaces them)."""
+        self.document = document or Document(path=None, text="")
+        self.backend = backend
+        self.opener = opener
+        """How a model is opened when none was given, or when the settings change it."""
+        self.model_override = model
+        """A model named on the command line; wins over ``settings.model.active``."""
+        self.device_override = device
+        """A device named on the command line; wins over ``settings.model.device``."""
+        self.cursor_blink = cursor_blink
+        """Whether text cursors blink (tests turn it off for stable snapshots)."""
+        self.startup_warning = startup_warning
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.settings.keys)
+        self.push_screen(EditorScreen(self.document, backend=self.backend))
+        if self.startup_warning:
+            self.notify(self.startup_warning, severity="error", timeout=10)
+
+    @property
+    def editor(self) -> EditorScreen | None:
+        """The editor screen, wherever it is in the stack."""
+        return next((s for s in self.screen_stack if isinstance(s, EditorScreen)), None)
+
+    def open_model(self) -> Any:
+        """Open the model the command line or the settings ask for (blocking; call from a thread)."""
+        spec = self.model_override if self.model_override is not None else (self.settings.model.active or None)
+        device = self.device_override or self.settings.model.device
+        return self.opener(spec, device)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        editor = self.editor
+        if editor is not None and screen is editor:
+            yield from editor.system_commands()
+
+    def action_request_quit(self) -> None:
+        """Quit, first asking when there are unsaved changes."""
+        editor = self.editor
+        if editor is None or not editor.dirty:
+            self._quit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return  # already asking
+        name = editor.document.path.name if editor.document.path else "this buffer"
+        self.push_screen(
+            ConfirmScreen(f"Quit without saving {name}?", yes="Quit", no="Keep editing"),
+            lambda confirmed: self._quit() if confirmed else None,
+        )
+
+    def _quit(self) -> None:
+        editor = self.editor
+        if editor is not None:
+            editor.cancel_fill()  # the worker stops before its next pass
+        self.exit(0)
+
+
+def run_editor(path: Path | None, model: str | None = None, device: str = "auto") -> int:
+    """Open ``path`` (or an empty buffer) in the editor; returns the exit code for the CLI.
+
+    A file that cannot be opened (binary, too large, not UTF-8/UTF-16) is refused before the
+    screen opens, with one line on stderr and exit code 2. A broken ``config.toml`` does not stop
+    the editor: it starts with the default settings and says why.
+    """
+    warning = None
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        settings, warning = Settings(), f"{exc}\nUsing the default settings."
+    document = None
+    if path is not None:
+        try:
+            document = load_document(path, max_bytes=settings.editor.max_file_bytes)
+        except DocumentError as exc:
+            print(f"canvasedit: {exc}", file=sys.stderr)
+            return 2
+    app = CanvasEditApp(
+        document,
+        settings=settings,
+        model=model,
+        device=None if device == "auto" else device,
+        startup_warning=warning,
+    )
+    app.run()
+    return app.return_code or 0

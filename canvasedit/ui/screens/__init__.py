@@ -1,0 +1,1 @@
+"""Screens and dialogs: the editor, help, settings, confirm (``ModalScreen[bool]``) and path input."""
