@@ -102,10 +102,13 @@ class EditorSettings:
     """TextArea syntax theme, such as monokai, dracula, github_light or vscode_dark."""
     max_file_bytes: int = 5_000_000
     """Files larger than this are refused when opened, to keep the editor responsive."""
+    revise_fraction: float = 0.3
+    """Share of a revised selection's tokens that is re-masked and refilled (the least likely ones)."""
 
     def __post_init__(self) -> None:
         _check_types(self)
         _require(self, "hole_length", self.hole_length >= 1, "an integer >= 1")
+        _require(self, "revise_fraction", 0.0 < self.revise_fraction <= 1.0, "a number in (0, 1]")
         _require(self, "theme", bool(self.theme.strip()), "a theme name")
         _require(self, "max_file_bytes", self.max_file_bytes >= 1, "an integer >= 1")
 

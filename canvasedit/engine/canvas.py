@@ -51,6 +51,19 @@ class Hole:
             return "revise"
         return "insert" if self.start == self.end else "replace"
 
+    def contains(self, offset: int) -> bool:
+        """Whether a cursor at ``offset`` is on this hole (its ends included)."""
+        return self.start <= offset <= self.end
+
+    def overlaps(self, other: Hole) -> bool:
+        """Whether two holes cannot be filled together: shared ranges, or two insertions at one point.
+
+        Holes that only touch (a range ending where another begins) do not overlap.
+        """
+        if self.start == self.end == other.start == other.end:
+            return True
+        return self.start < other.end and other.start < self.end
+
 
 @dataclass(frozen=True)
 class HoleSpan:
@@ -94,7 +107,7 @@ def validate_holes(text: str, holes: Sequence[Hole]) -> list[Hole]:
             if not 0.0 < hole.revise <= 1.0:
                 raise BadHole(f"hole {hole.start}-{hole.end}: revise fraction must be in (0, 1], got {hole.revise}")
     for a, b in zip(ordered, ordered[1:]):
-        if b.start < a.end or (a.start == a.end == b.start == b.end):
+        if a.overlaps(b):
             raise BadHole(f"holes {a.start}-{a.end} and {b.start}-{b.end} overlap")
     return ordered
 

@@ -15,7 +15,7 @@ a hole and keep typing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from canvasedit.engine import Hole
 
@@ -33,38 +33,8 @@ def shorter(n: int) -> int:
     return next((step for step in reversed(LENGTH_LADDER) if step < n), 1)
 
 
-@dataclass(frozen=True)
-class HoleMark:
-    """One hole as the editor holds it before (and while) it is filled."""
-
-    start: int
-    """Character offset where the hole begins."""
-    end: int
-    """Character offset where it ends; equal to ``start`` for an insertion point."""
-    length: int | None = None
-    """Tokens to generate; None lets the engine choose (32 for an insertion, the range's own count otherwise)."""
-    revise: float | None = None
-    """Fraction of the range's tokens to re-mask and refill (partial revision), or None."""
-
-    @property
-    def kind(self) -> str:
-        """``insert``, ``replace`` or ``revise``, as the engine names them."""
-        return self.to_engine().kind
-
-    def to_engine(self) -> Hole:
-        """The engine's ``Hole`` for this mark."""
-        return Hole(self.start, self.end, length=self.length, revise=self.revise)
-
-    def contains(self, offset: int) -> bool:
-        """Whether a cursor at ``offset`` is on this hole (its ends included)."""
-        return self.start <= offset <= self.end
-
-    def overlaps(self, other: HoleMark) -> bool:
-        """Whether the engine would refuse the two holes together."""
-        if self.start == self.end == other.start == other.end:
-            return True  # two insertions at one point
-        # An insertion point strictly inside a range satisfies this too; shared ends do not.
-        return self.start < other.end and other.start < self.end
+HoleMark = Hole
+"""A hole as the editor holds it is the engine's own ``Hole`` (character offsets, length, revise)."""
 
 
 def edit_region(before: str, after: str) -> tuple[int, int, int]:
@@ -138,7 +108,7 @@ class HoleSet:
 
     def to_engine(self) -> list[Hole]:
         """The engine's holes, in document order."""
-        return [m.to_engine() for m in self._marks]
+        return list(self._marks)
 
     def track_edit(self, start: int, old_end: int, new_end: int) -> int:
         """Follow an edit that replaced ``[start, old_end)`` with text now at ``[start, new_end)``.

@@ -43,9 +43,9 @@ def test_overlap_matches_what_the_engine_accepts(existing, new, overlaps) -> Non
     text = "x" * 40
     if overlaps:
         with pytest.raises(ValueError):
-            validate_holes(text, [a.to_engine(), b.to_engine()])
+            validate_holes(text, [a, b])
     else:
-        validate_holes(text, [a.to_engine(), b.to_engine()])
+        validate_holes(text, [a, b])
 
 
 def test_adding_an_overlapping_hole_replaces_the_old_one() -> None:

@@ -44,8 +44,6 @@ from canvasedit.ui.widgets import CanvasArea, PassesPanel, StatusBar
 if TYPE_CHECKING:
     from canvasedit.ui.app import CanvasEditApp
 
-DEFAULT_REVISE_FRACTION = 0.3
-"""Share of a revised range's tokens that the model re-masks and rewrites."""
 _LINE_SEPARATORS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 """Characters TextArea splits lines at besides \\r and \\n (str.splitlines)."""
 
@@ -468,7 +466,7 @@ class EditorScreen(FillControl, Screen[None]):
         if self.backend is None:
             self.notify(f"Cannot revise: {self.model_error or 'the model is still loading'}", severity="warning")
             return
-        fraction = getattr(self.settings.editor, "revise_fraction", DEFAULT_REVISE_FRACTION)
+        fraction = self.settings.editor.revise_fraction
         self.canvas.add_hole(HoleMark(start, end, revise=fraction))
         self.start_fill()
 

@@ -33,6 +33,7 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("sampler", "revise_below", "Revise below (0 = off)", "number"),
     ("sampler", "seed", "Seed", "integer"),
     ("editor", "hole_length", "New hole length (tokens)", "integer"),
+    ("editor", "revise_fraction", "Revise: share re-masked (0-1]", "number"),
     ("model", "active", "Model (name or folder; empty = bundled)", "text"),
     ("model", "device", "Device (auto, cpu, cuda, cuda:N)", "text"),
 )
