@@ -7,7 +7,7 @@ STAMP := $(VENV)/.canvasedit-installed
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -U pip "setuptools>=68"
 	# torch first and pinned: an unpinned torch requirement would pull a multi-GB CUDA build on CPU machines.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test]"
