@@ -60,7 +60,7 @@ use a large model (LLaDA-8B-Instruct) through `--model`.
   that a hole may end early; the engine trims the pads.
 - Optimiser: AdamW (0.9, 0.98), weight decay 0.1, peak lr {state['preset']['lr']}, {state['preset']['warmup']}-step warm-up,
   cosine decay over the wall-clock budget, bf16 autocast, batch {state['preset']['batch']} × {state['preset']['seq_len']} tokens.
-- Reproduce: `python training/default_model.py all --run runs/default --minutes 100 --threads 1`
+- Reproduce: `python training/default_model.py all --run runs/default --minutes 120`
   (corpus → tokenizer → training, resumable from checkpoints → export → this card).
 
 ## Data and licences
