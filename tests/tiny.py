@@ -11,7 +11,4 @@ EOS, PAD, MASK = 0, 1, 2
 
 def make_tiny_llada(folder: Path, seed: int = 0, shards: int = 1, tokenizer_from: Path | None = None, **overrides) -> Path:
     """A 2-layer, 64-wide LLaDA with a 320-token BPE (or the tokenizer of ``tokenizer_from``)."""
-    overrides.setdefault("embedding_size", None)
-    if overrides["embedding_size"] is None:
-        overrides.pop("embedding_size")
     return write_random_llada(folder, seed=seed, shards=shards, tokenizer_dir=tokenizer_from, **overrides)

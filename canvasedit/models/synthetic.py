@@ -95,7 +95,6 @@ def write_random_llada(
                 shutil.copyfile(tokenizer_dir / name, folder / name)
     vocab = tokenizer_size(folder)
     config = llada_config(vocab, **config_overrides)
-    config.setdefault("embedding_size", vocab)
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     torch.manual_seed(seed)
     model = LLaDAModel(ModelArgs.from_config(config))
