@@ -1,0 +1,23 @@
+"""The native backend: row-restricted logits, banned rows, and the mask token never predicted."""
+
+import torch
+
+from canvasedit.engine.backends.native import NativeBackend
+from canvasedit.models.synthetic import tokenizer_size
+from tests.tiny import make_tiny_llada
+
+
+def test_rows_select_the_same_logits_as_a_full_pass(tiny_backend):
+    ids = torch.randint(3, 300, (1, 24))
+    rows = torch.tensor([3, 7, 20])
+    assert torch.allclose(tiny_backend.logits(ids, rows), tiny_backend.logits(ids)[:, rows], atol=1e-5)
+
+
+def test_padded_embedding_rows_and_the_mask_are_never_predicted(tmp_path, tiny_model_dir):
+    vocab = tokenizer_size(tiny_model_dir)
+    folder = make_tiny_llada(tmp_path / "padded", tokenizer_from=tiny_model_dir, embedding_size=vocab + 6)
+    backend = NativeBackend.load(folder, device="cpu")
+    logits = backend.logits(torch.randint(3, vocab, (1, 16)))
+    assert logits.shape[-1] == vocab + 6
+    assert torch.isinf(logits[..., vocab:]).all() and torch.isinf(logits[..., backend.mask_id]).all()
+    assert (logits.argmax(-1) < vocab).all()
