@@ -85,7 +85,7 @@ PRESETS = {
 class _ProseExtractor(html.parser.HTMLParser):
     """Text of an mdBook page's <main>, without code blocks, navigation or scripts."""
 
-    SKIP = {"pre", "script", "style", "nav", "button", "code_block"}
+    SKIP = {"pre", "script", "style", "nav", "button"}
 
     def __init__(self) -> None:
         super().__init__()

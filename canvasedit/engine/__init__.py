@@ -10,7 +10,7 @@ Knows nothing of Textual. The public API::
 from canvasedit.engine.backends import Backend, open_backend
 from canvasedit.engine.canvas import Hole
 from canvasedit.engine.errors import BackendUnavailable, BadHole, BadParams, ContextTooLong, EngineError
-from canvasedit.engine.fill import FillResult, FillRun, FilledHole, Piece, StepEvent, fill, with_seed
+from canvasedit.engine.fill import FillResult, FillRun, FilledHole, Piece, StepEvent, fill
 from canvasedit.engine.sampling import Remasking, SamplerParams
 from canvasedit.engine.schedule import Schedule
 
@@ -32,5 +32,4 @@ __all__ = [
     "StepEvent",
     "fill",
     "open_backend",
-    "with_seed",
 ]

@@ -32,23 +32,18 @@ MODELS = {
 HOLE_TOKENS = 32
 
 
-def _document_text(encode, tokens: int) -> tuple[str, int]:
-    """Real Python source (the standard library's) of about ``tokens`` tokens, and a hole offset in its middle."""
+def _document_text(encode, tokens: int) -> str:
+    """Real Python source (the standard library's) of at most ``tokens`` tokens."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     text = ""
     for name in ("inspect.py", "argparse.py", "typing.py", "dataclasses.py", "pathlib.py", "textwrap.py"):
         text += (stdlib / name).read_text(encoding="utf-8")
         if len(encode(text[: tokens * 8])) >= tokens:
             break
-    ids = encode(text[: tokens * 8])[:tokens]
-    return _decode_prefix(text, encode, len(ids)), 0
-
-
-def _decode_prefix(text: str, encode, n_tokens: int) -> str:
-    lo, hi = 0, min(len(text), n_tokens * 8)
-    while lo < hi:  # the longest prefix of the text that is at most n_tokens tokens
+    lo, hi = 0, min(len(text), tokens * 8)
+    while lo < hi:  # the longest prefix of the text that is at most `tokens` tokens
         mid = (lo + hi + 1) // 2
-        if len(encode(text[:mid])) <= n_tokens:
+        if len(encode(text[:mid])) <= tokens:
             lo = mid
         else:
             hi = mid - 1
@@ -70,7 +65,7 @@ def run_one(model: str, size: int, steps: int, threshold: float, folder: Path) -
     t0 = time.perf_counter()
     backend = open_backend(model_dir, device="cpu")
     load_s = time.perf_counter() - t0
-    text, _ = _document_text(backend.encode, size - HOLE_TOKENS)
+    text = _document_text(backend.encode, size - HOLE_TOKENS)
     at = len(text) // 2
     at = text.rfind("\n", 0, at) + 1
     params = SamplerParams(steps=steps, threshold=threshold)

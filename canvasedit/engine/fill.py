@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -116,6 +116,8 @@ class FillRun:
         self.cancelled = False
         self._cancel = threading.Event()
         self._started = False
+        self._last_new: tuple[int, ...] = ()
+        """Positions committed by the previous step, drawn as "new" until the next one."""
         T = len(self.canvas.ids)
         self._hole_of = torch.full((T,), -1, dtype=torch.long)
         for i, span in enumerate(self.canvas.spans):
@@ -224,9 +226,10 @@ class FillRun:
         total: int,
         elapsed: float,
     ) -> StepEvent:
-        for p in range(len(state)):
+        for p in self._last_new:
             if state[p] == "new":
                 state[p] = "done"
+        self._last_new = record.positions
         commits = []
         for p, token, c in zip(record.positions, record.tokens, record.confidences):
             state[p] = "new"
@@ -281,7 +284,3 @@ def fill(text: str, holes: Sequence[Hole], backend: Backend, params: SamplerPara
     """Start a fill of ``holes`` in ``text``; raises ``EngineError`` subclasses for bad input at once."""
     return FillRun(text, holes, backend, params or SamplerParams())
 
-
-def with_seed(params: SamplerParams, seed: int) -> SamplerParams:
-    """The same parameters with another seed ("regenerate")."""
-    return replace(params, seed=seed)
