@@ -4,6 +4,7 @@
     canvasedit fill FILE --hole 12:5-12:30 --hole 20:1-20:1:16 [--json] [--stream] [-o OUT | --in-place]
     canvasedit bench [--sizes 256,1024,4096]   forward passes, tokens/s, ms/step, peak RSS
     canvasedit models                          the model catalog
+    canvasedit export-gguf OUT.gguf [--model M] [--type q8_0]   a model folder as one GGUF file (llama.cpp)
 
 Positions are 1-based ``LINE:COL`` in characters. ``--hole START-END[:N]``: an empty range
 (START = END) is an insertion of N tokens (default 32); a non-empty range is replaced, N tokens
@@ -24,7 +25,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
-SUBCOMMANDS = ("fill", "bench", "models")
+SUBCOMMANDS = ("fill", "bench", "models", "export-gguf")
 _HOLE = re.compile(r"^(?P<range>\d+:\d+-\d+:\d+)(?::(?P<n>\d+))?$")
 
 
@@ -203,6 +204,31 @@ def run_models(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def run_export_gguf(argv: list[str]) -> int:
+    from canvasedit.models.gguf_file import EXPORT_TYPES
+
+    p = argparse.ArgumentParser(prog="canvasedit export-gguf",
+                                description="Write a model folder as one GGUF file for the llama.cpp backend.")
+    p.add_argument("output", type=Path, help="the .gguf file to write (replaced atomically)")
+    p.add_argument("--model", default=None, help="model folder or catalog name (default: the bundled model)")
+    p.add_argument("--type", dest="qtype", choices=EXPORT_TYPES, default="f16",
+                   help="weight type: f32, f16 (default), bf16 or a llama.cpp quantization")
+    args = p.parse_args(argv)
+    from canvasedit.models.catalog import resolve_model
+    from canvasedit.models.errors import ModelError
+    from canvasedit.models.gguf_file import export_gguf
+
+    try:
+        if args.output.suffix.lower() != ".gguf":
+            raise UsageError(f"{args.output}: the output file name must end in .gguf")
+        report = export_gguf(resolve_model(args.model), args.output, args.qtype)
+    except (ModelError, UsageError, OSError) as exc:
+        return _fail(str(exc))
+    print(f"wrote {report.path} ({report.bytes / 1e6:.1f} MB, {report.tensors} tensors, "
+          f"{report.quantized} in {report.qtype})", file=sys.stderr)
+    return EXIT_OK
+
+
 def run_bench(argv: list[str]) -> int:
     from canvasedit.engine.bench import main as bench_main
 
@@ -211,7 +237,7 @@ def run_bench(argv: list[str]) -> int:
 
 def run_editor(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="canvasedit", description="Edit a file; a diffusion LM fills the holes you mask.",
-                                epilog="subcommands: fill, bench, models (canvasedit fill --help)")
+                                epilog="subcommands: fill, bench, models, export-gguf (canvasedit fill --help)")
     p.add_argument("file", nargs="?", type=Path, help="file to open (created on first save if missing)")
     _model_arguments(p)
     args = p.parse_args(argv)
@@ -225,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
-        return {"fill": run_fill, "bench": run_bench, "models": run_models}[command](rest)
+        commands = {"fill": run_fill, "bench": run_bench, "models": run_models, "export-gguf": run_export_gguf}
+        return commands[command](rest)
     return run_editor(argv)
 
 

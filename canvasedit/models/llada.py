@@ -98,6 +98,61 @@ WEIGHT_MAP: dict[str, str] = {
     "model.transformer.ff_out.weight": "lm_head.weight",
 }
 
+# Native names -> llama.cpp's GGUF names for the ``llada`` architecture (``gguf_file.export_gguf``).
+GGUF_TENSORS: dict[str, str] = {
+    "embed.weight": "token_embd.weight",
+    "blocks.{i}.attn_norm.weight": "blk.{i}.attn_norm.weight",
+    "blocks.{i}.attn.q_proj.weight": "blk.{i}.attn_q.weight",
+    "blocks.{i}.attn.k_proj.weight": "blk.{i}.attn_k.weight",
+    "blocks.{i}.attn.v_proj.weight": "blk.{i}.attn_v.weight",
+    "blocks.{i}.attn.q_proj.bias": "blk.{i}.attn_q.bias",
+    "blocks.{i}.attn.k_proj.bias": "blk.{i}.attn_k.bias",
+    "blocks.{i}.attn.v_proj.bias": "blk.{i}.attn_v.bias",
+    "blocks.{i}.attn.o_proj.weight": "blk.{i}.attn_output.weight",
+    "blocks.{i}.mlp_norm.weight": "blk.{i}.ffn_norm.weight",
+    "blocks.{i}.mlp.gate_proj.weight": "blk.{i}.ffn_gate.weight",
+    "blocks.{i}.mlp.up_proj.weight": "blk.{i}.ffn_up.weight",
+    "blocks.{i}.mlp.down_proj.weight": "blk.{i}.ffn_down.weight",
+    "norm.weight": "output_norm.weight",
+    "lm_head.weight": "output.weight",
+}
+
+
+def _interleave_rotary(w: torch.Tensor, heads: int) -> torch.Tensor:
+    """Rows of q/k reordered from rotate-half pairs (i, i + D/2) to adjacent pairs (2i, 2i + 1).
+
+    llama.cpp's ``llada`` graph applies "normal" RoPE to adjacent pairs; these weights, like
+    LLaDA's hub weights, are trained for rotate-half, so export permutes rows as llama.cpp's own
+    converter does.
+    """
+    rows = w.shape[0]
+    return w.reshape(heads, 2, rows // heads // 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
+
+
+def gguf_tensor(native: str, tensor: torch.Tensor, args: ModelArgs) -> torch.Tensor:
+    """A native tensor as llama.cpp's ``llada`` expects it."""
+    if native.endswith(("attn.q_proj.weight", "attn.q_proj.bias")):
+        return _interleave_rotary(tensor, args.n_heads)
+    if native.endswith(("attn.k_proj.weight", "attn.k_proj.bias")):
+        return _interleave_rotary(tensor, args.n_kv_heads)
+    return tensor
+
+
+def write_gguf_hparams(writer: Any, args: ModelArgs) -> None:
+    """The ``llada.*`` keys of a GGUF header (``writer`` is a ``gguf.GGUFWriter``)."""
+    writer.add_vocab_size(args.embedding_size)
+    writer.add_context_length(args.max_sequence_length)
+    writer.add_embedding_length(args.d_model)
+    writer.add_block_count(args.n_layers)
+    writer.add_feed_forward_length(args.mlp_hidden_size)
+    writer.add_head_count(args.n_heads)
+    writer.add_head_count_kv(args.n_kv_heads)
+    writer.add_rope_dimension_count(args.d_model // args.n_heads)
+    writer.add_rope_freq_base(args.rope_theta)
+    writer.add_layer_norm_rms_eps(args.rms_norm_eps)
+    writer.add_causal_attention(False)
+    writer.add_diffusion_shift_logits(False)
+
 
 class LLaDAModel(nn.Module):
     """Embedding → ``n_layers`` bidirectional blocks → RMSNorm → LM head."""

@@ -78,7 +78,7 @@ def weight_files(path: Path) -> list[Path]:
     raise ModelNotFound(f"{path} has no model.safetensors or model.safetensors.index.json")
 
 
-def _compile_map(weight_map: dict[str, str]) -> list[tuple[re.Pattern[str], str]]:
+def compile_weight_map(weight_map: dict[str, str]) -> list[tuple[re.Pattern[str], str]]:
     table = []
     for hub, native in weight_map.items():
         pattern = "^" + re.escape(hub).replace(re.escape("{i}"), r"(?P<i>\d+)") + "$"
@@ -86,7 +86,7 @@ def _compile_map(weight_map: dict[str, str]) -> list[tuple[re.Pattern[str], str]
     return table
 
 
-def _rename(name: str, table: list[tuple[re.Pattern[str], str]]) -> str | None:
+def rename(name: str, table: list[tuple[re.Pattern[str], str]]) -> str | None:
     for pattern, native in table:
         m = pattern.match(name)
         if m:
@@ -97,14 +97,14 @@ def _rename(name: str, table: list[tuple[re.Pattern[str], str]]) -> str | None:
 def read_state_dict(files: list[Path], weight_map: dict[str, str]) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError, safe_open
 
-    table = _compile_map(weight_map)
+    table = compile_weight_map(weight_map)
     state: dict[str, torch.Tensor] = {}
     unknown: list[str] = []
     for file in files:
         try:
             with safe_open(str(file), framework="pt", device="cpu") as fh:
                 for name in fh.keys():
-                    native = _rename(name, table)
+                    native = rename(name, table)
                     if native is None:
                         unknown.append(name)
                         continue

@@ -5,7 +5,7 @@ returns float32 logits for chosen canvas rows, already realigned so that row ``i
 ``i`` (families with shifted logits, like Dream, shift inside the backend). Backends:
 
 * ``native`` — the PyTorch architectures of ``canvasedit.models`` on CUDA or CPU (``native.py``).
-* ``gguf`` — quantized GGUF through llama-cpp-python on CPU (planned; ``open_backend`` says so).
+* ``gguf`` — a (quantized) GGUF file through llama-cpp-python on the CPU (``gguf.py``).
 
     backend = open_backend(Path("models/llada"), device="auto")
     rows = torch.tensor([5, 6, 7]); logits = backend.logits(ids[None], rows)   # (1, 3, V)
@@ -48,12 +48,12 @@ class Backend(Protocol):
 
 
 def open_backend(model: Path | str, device: str = "auto", kind: str = "auto") -> Backend:
-    """Open a model folder (native PyTorch) or, later, a ``.gguf`` file (llama.cpp)."""
+    """Open a model folder (native PyTorch) or a ``.gguf`` file (llama.cpp on the CPU)."""
     path = Path(model).expanduser()
-    if kind == "gguf" or (kind == "auto" and path.suffix == ".gguf"):
-        raise BackendUnavailable(
-            f"{path.name}: GGUF models need the llama.cpp backend, which this version does not include yet"
-        )
+    if kind == "gguf" or (kind == "auto" and path.suffix.lower() == ".gguf"):
+        from canvasedit.engine.backends.gguf import GGUFBackend
+
+        return GGUFBackend.load(path, device=device)
     if kind not in ("auto", "native"):
         raise BackendUnavailable(f"unknown backend {kind!r}; expected auto, native or gguf")
     from canvasedit.engine.backends.native import NativeBackend

@@ -47,7 +47,8 @@ class NativeBackend:
     def encode(self, text: str) -> list[int]:
         if not text:
             return []
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+        # split_special_tokens: a literal "<|mdm_mask|>" in a document is text, never a mask or an end token.
+        return list(self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True))
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)

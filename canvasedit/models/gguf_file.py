@@ -1,0 +1,325 @@
+"""GGUF files: export a model folder for the llama.cpp backend, and read a GGUF's header.
+
+``export_gguf`` turns a folder in the Hugging Face layout (config.json + safetensors + a byte-level
+BPE ``tokenizer.json``) into one GGUF file that llama.cpp loads as its own architecture (``llada``):
+tensors renamed through the family's ``GGUF_TENSORS`` table, q/k rows permuted to llama.cpp's
+rotary layout, the tokenizer written as a ``gpt2`` BPE vocabulary with CanvasEdit's end / pad / mask
+tokens, and weights stored as f32, f16, bf16 or a llama.cpp quantization (q8_0, q5_0, q4_0). It
+streams one tensor at a time, so an 8B model needs memory for one tensor, not the whole model, and
+writes to a temporary file that is renamed into place only when complete.
+
+``read_gguf_info`` reads a GGUF's header (no tensor data) and names its family, so a backend can
+refuse an architecture it does not run before handing the file to llama.cpp. Usage::
+
+    report = export_gguf(Path("models/canvasedit-tiny"), Path("tiny-q8_0.gguf"), qtype="q8_0")
+    info = read_gguf_info(Path("tiny-q8_0.gguf"))      # info.family.name == "llada"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound, UnsupportedArchitecture
+from canvasedit.models.loading import read_config, weight_files
+from canvasedit.models.registry import Family, resolve, resolve_gguf
+
+GGUF_MAGIC = b"GGUF"
+EXPORT_TYPES = ("f32", "f16", "bf16", "q8_0", "q5_0", "q4_0")
+"""Weight types ``export_gguf`` writes; norms and other 1-D tensors always stay f32."""
+
+# The split GPT-2's byte-level BPE uses (tokenizers' ByteLevel with use_regex=True); llama.cpp's "gpt-2".
+_GPT2_PRE = "gpt-2"
+
+
+@dataclass(frozen=True)
+class GGUFInfo:
+    path: Path
+    arch: str
+    """``general.architecture``, e.g. "llada"."""
+    family: Family
+    name: str
+    context_length: int
+    mask_id: int | None
+    shift_logits: bool
+    file_type: str
+    """Most common weight type in the file, e.g. "Q8_0"."""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    qtype: str
+    tensors: int
+    bytes: int
+    quantized: int
+    """Tensors stored in ``qtype``; the rest (norms, rows that do not fit its blocks) are f32/f16."""
+
+
+def _ggml_types() -> dict[str, Any]:
+    import gguf
+
+    Q = gguf.GGMLQuantizationType
+    return {"f32": Q.F32, "f16": Q.F16, "bf16": Q.BF16, "q8_0": Q.Q8_0, "q5_0": Q.Q5_0, "q4_0": Q.Q4_0}
+
+
+def _file_type(qtype: str) -> Any:
+    import gguf
+
+    F = gguf.LlamaFileType
+    return {"f32": F.ALL_F32, "f16": F.MOSTLY_F16, "bf16": F.MOSTLY_BF16, "q8_0": F.MOSTLY_Q8_0,
+            "q5_0": F.MOSTLY_Q5_0, "q4_0": F.MOSTLY_Q4_0}[qtype]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tokenizer
+
+
+def gguf_vocabulary(tokenizer_json: Path, n_vocab: int) -> dict[str, Any]:
+    """Tokens, token types, merges and the pre-tokenizer name of a byte-level BPE ``tokenizer.json``.
+
+    Ids the tokenizer does not use (an embedding padded past the vocabulary) become UNUSED
+    ``[PADn]`` tokens, as llama.cpp's own converter writes them, so they are never predicted.
+    """
+    import gguf
+
+    if not tokenizer_json.is_file():
+        raise ModelNotFound(f"{tokenizer_json.parent} has no tokenizer.json; GGUF export needs a fast tokenizer")
+    try:
+        data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadModelConfig(f"{tokenizer_json} is not valid JSON: {exc}") from exc
+    model = data.get("model") or {}
+    pre = data.get("pre_tokenizer") or {}
+    if model.get("type") != "BPE" or pre.get("type") != "ByteLevel" or not pre.get("use_regex", True):
+        raise BadModelConfig(
+            f"{tokenizer_json}: GGUF export supports byte-level BPE tokenizers with the GPT-2 split; found model "
+            f"{model.get('type')!r} with pre-tokenizer {pre.get('type')!r} (convert it with llama.cpp's converter)"
+        )
+    if pre.get("add_prefix_space"):
+        raise BadModelConfig(f"{tokenizer_json}: a prefix space before the text has no GGUF equivalent")
+    tokens: list[str | None] = [None] * n_vocab
+    types = [gguf.TokenType.UNUSED] * n_vocab
+    for text, i in model["vocab"].items():
+        if i >= n_vocab:
+            raise BadModelConfig(f"{tokenizer_json}: token id {i} is past the model's {n_vocab} embedding rows")
+        tokens[i], types[i] = text, gguf.TokenType.NORMAL
+    for added in data.get("added_tokens", []):
+        i = added["id"]
+        if i >= n_vocab:
+            raise BadModelConfig(f"{tokenizer_json}: added token id {i} is past the model's {n_vocab} embedding rows")
+        tokens[i] = added["content"]
+        types[i] = gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED
+    names = [t if t is not None else f"[PAD{i}]" for i, t in enumerate(tokens)]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+    return {"tokens": names, "types": types, "merges": merges, "pre": _GPT2_PRE}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# export
+
+
+@dataclass(frozen=True)
+class _Source:
+    file: Path
+    name: str
+    shape: tuple[int, ...]
+
+    def load(self) -> torch.Tensor:
+        from safetensors import safe_open
+
+        with safe_open(str(self.file), framework="pt", device="cpu") as fh:
+            return fh.get_tensor(self.name)
+
+
+def _sources(files: list[Path], weight_map: dict[str, str]) -> dict[str, _Source]:
+    """Native tensor name → where to read it; shapes come from the headers, no data is read."""
+    from safetensors import SafetensorError, safe_open
+
+    from canvasedit.models.loading import compile_weight_map, rename
+
+    table = compile_weight_map(weight_map)
+    out: dict[str, _Source] = {}
+    for file in files:
+        try:
+            with safe_open(str(file), framework="pt", device="cpu") as fh:
+                for name in fh.keys():
+                    native = rename(name, table)
+                    if native is None:
+                        raise BadWeights(f"unexpected tensor {name} in {file.name}")
+                    out[native] = _Source(file, name, tuple(fh.get_slice(name).get_shape()))
+        except (SafetensorError, OSError) as exc:
+            raise BadWeights(f"{file} is not a readable safetensors file: {exc}") from exc
+    return out
+
+
+def _gguf_name(native: str, table: dict[str, str]) -> str:
+    m = re.match(r"^blocks\.(\d+)\.(.+)$", native)
+    if m:
+        key, i = f"blocks.{{i}}.{m.group(2)}", m.group(1)
+        if key in table:
+            return table[key].format(i=i)
+    elif native in table:
+        return table[native]
+    raise BadWeights(f"tensor {native} has no GGUF name")
+
+
+def _storage(shape: tuple[int, ...], qtype: str) -> tuple[Any, int]:
+    """The GGML type a tensor of ``shape`` is stored in, and its size in bytes."""
+    import gguf
+
+    types = _ggml_types()
+    numel = int(np.prod(shape))
+    if len(shape) == 1 or qtype == "f32":
+        return types["f32"], 4 * numel
+    if qtype in ("f16", "bf16"):
+        return types[qtype], 2 * numel
+    block, type_size = gguf.GGML_QUANT_SIZES[types[qtype]]
+    if shape[-1] % block:
+        return types["f16"], 2 * numel  # rows that do not fit the blocks stay f16, as llama.cpp's converter does
+    return types[qtype], numel // block * type_size
+
+
+def _encode(array: np.ndarray, ggml_type: Any) -> np.ndarray:
+    import gguf
+
+    Q = gguf.GGMLQuantizationType
+    if ggml_type == Q.F32:
+        return np.ascontiguousarray(array, dtype=np.float32)
+    if ggml_type == Q.F16:
+        return np.ascontiguousarray(array, dtype=np.float16)
+    return gguf.quants.quantize(np.ascontiguousarray(array, dtype=np.float32), ggml_type)
+
+
+def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
+    """Write ``model_dir`` as one GGUF file at ``out`` (atomically); see the module docstring."""
+    import gguf
+
+    if qtype not in EXPORT_TYPES:
+        raise BadModelConfig(f"unknown GGUF type {qtype!r}; expected one of {', '.join(EXPORT_TYPES)}")
+    model_dir = Path(model_dir).expanduser()
+    config = read_config(model_dir)
+    family = resolve(config)
+    if family.gguf_arch is None:
+        raise UnsupportedArchitecture(f"the {family.name} family has no GGUF export yet")
+    module = family.module_object()
+    args = family.args_from_config(config)
+    vocab = gguf_vocabulary(model_dir / "tokenizer.json", args.embedding_size)
+    sources = _sources(weight_files(model_dir), family.weight_map())
+    tied = bool(getattr(args, "weight_tying", False)) or bool(config.get("tie_word_embeddings", False))
+    if tied:
+        sources.pop("lm_head.weight", None)  # llama.cpp reuses token_embd when `output` is absent
+    natives = sorted(sources, key=_tensor_order)
+
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    quantized = 0
+    try:
+        writer = gguf.GGUFWriter(str(tmp), family.gguf_arch)
+        writer.add_name(model_dir.name)
+        writer.add_file_type(_file_type(qtype))
+        writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+        module.write_gguf_hparams(writer, args)
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre(vocab["pre"])
+        writer.add_token_list(vocab["tokens"])
+        writer.add_token_types(vocab["types"])
+        writer.add_token_merges(vocab["merges"])
+        end = args.eos_token_id if args.eos_token_id is not None else args.pad_token_id
+        if end is not None:
+            writer.add_bos_token_id(int(end))  # never prepended (add_bos False); set so no default id is assumed
+            writer.add_eos_token_id(int(end))
+        if args.pad_token_id is not None:
+            writer.add_pad_token_id(int(args.pad_token_id))
+        writer.add_mask_token_id(int(args.mask_token_id))
+        writer.add_add_bos_token(False)
+        writer.add_add_eos_token(False)
+
+        # Header first (names, shapes, types, sizes), then the data one tensor at a time.
+        storage = {}
+        for native in natives:
+            shape = sources[native].shape
+            ggml_type, nbytes = _storage(shape, qtype)
+            storage[native] = ggml_type
+            quantized += int(ggml_type == _ggml_types()[qtype] and len(shape) > 1)
+            writer.add_tensor_info(_gguf_name(native, module.GGUF_TENSORS), shape, np.dtype(np.float32), nbytes,
+                                   raw_dtype=ggml_type)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for native in natives:
+            tensor = module.gguf_tensor(native, sources[native].load().float(), args)
+            writer.write_tensor_data(_encode(tensor.numpy(), storage[native]))
+        writer.close()
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return ExportReport(out, qtype, len(natives), out.stat().st_size, quantized)
+
+
+def _tensor_order(native: str) -> tuple[int, int, str]:
+    """Embedding first, blocks in order, then the head: the order llama.cpp's converter writes."""
+    m = re.match(r"^blocks\.(\d+)\.", native)
+    if m:
+        return (1, int(m.group(1)), native)
+    return (0 if native.startswith("embed") else 2, 0, native)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reading
+
+
+def read_gguf_info(path: Path) -> GGUFInfo:
+    """The header of a GGUF file: architecture, family, context, mask id. Raises a ModelError if unusable."""
+    import gguf
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ModelNotFound(f"GGUF file {path} does not exist")
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise BadWeights(f"{path.name} is not a GGUF file (it does not start with 'GGUF')")
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except (ValueError, OSError, IndexError, KeyError) as exc:
+        raise BadWeights(f"{path.name} is a damaged GGUF file: {exc}") from exc
+
+    def field(key: str) -> Any:
+        f = reader.get_field(key)
+        return None if f is None else f.contents()
+
+    arch = field("general.architecture")
+    if not isinstance(arch, str):
+        raise BadWeights(f"{path.name} has no general.architecture")
+    family = resolve_gguf(arch)
+    shift = field(f"{arch}.diffusion.shift_logits")
+    counts: dict[str, int] = {}
+    for t in reader.tensors:
+        if len(t.shape) > 1:
+            counts[t.tensor_type.name] = counts.get(t.tensor_type.name, 0) + 1
+    for t in reader.tensors:
+        if t.data_offset + t.n_bytes > path.stat().st_size:
+            raise BadWeights(f"{path.name} is truncated: tensor {t.name} runs past the end of the file")
+    return GGUFInfo(
+        path=path,
+        arch=arch,
+        family=family,
+        name=field("general.name") or path.stem,
+        context_length=int(field(f"{arch}.context_length") or 0),
+        mask_id=field("tokenizer.ggml.mask_token_id"),
+        shift_logits=family.shift_logits if shift is None else bool(shift),
+        file_type=max(counts, key=counts.get) if counts else "F32",
+    )
