@@ -139,3 +139,37 @@ def test_python_dash_m_entry_point(source, tiny_model_dir):
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["holes"][0]["kind"] == "replace"
+
+
+def test_export_gguf_then_fill_with_it(capsys, source, tmp_path, tiny_model_dir):
+    out_path = tmp_path / "tiny-q8_0.gguf"
+    code, _, err = run(capsys, "export-gguf", str(out_path), "--model", str(tiny_model_dir), "--type", "q8_0")
+    assert code == 0, err
+    assert "q8_0" in err and out_path.stat().st_size > 0
+    code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(out_path),
+                         "--steps", "4", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["backend"] == "gguf" and result["model"] == "tiny-q8_0.gguf"
+    assert result["text"].startswith(SOURCE[:SOURCE.index("return math.pi")])
+    assert source.read_bytes() == SOURCE.encode()
+
+
+def test_export_gguf_bad_input(capsys, tmp_path, tiny_model_dir):
+    code, _, err = run(capsys, "export-gguf", str(tmp_path / "model.bin"), "--model", str(tiny_model_dir))
+    assert code == 2 and err.count("\n") == 1 and "must end in .gguf" in err
+    code, _, err = run(capsys, "export-gguf", str(tmp_path / "m.gguf"), "--model", str(tmp_path / "nowhere"))
+    assert code == 2 and err.count("\n") == 1 and "does not exist" in err
+    assert not (tmp_path / "m.gguf").exists()
+
+
+def test_fill_with_a_damaged_gguf_exits_2_and_keeps_the_file(capsys, source, tmp_path, tiny_model_dir):
+    good = tmp_path / "good.gguf"
+    assert run(capsys, "export-gguf", str(good), "--model", str(tiny_model_dir))[0] == 0
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(good.read_bytes()[:-2048])
+    code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(bad), "--in-place")
+    assert code == 2 and err.count("\n") == 1 and "truncated" in err and "bad.gguf" in err
+    assert source.read_bytes() == SOURCE.encode()
+    code, _, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(good), "--device", "cuda")
+    assert code == 2 and "CPU" in err

@@ -295,7 +295,7 @@ def read_gguf_info(path: Path) -> GGUFInfo:
     try:
         reader = gguf.GGUFReader(str(path))
     except (ValueError, OSError, IndexError, KeyError) as exc:
-        raise BadWeights(f"{path.name} is a damaged GGUF file: {exc}") from exc
+        raise BadWeights(f"{path.name} is a damaged or truncated GGUF file ({exc}); download or export it again") from exc
 
     def field(key: str) -> Any:
         f = reader.get_field(key)
@@ -305,7 +305,7 @@ def read_gguf_info(path: Path) -> GGUFInfo:
     if not isinstance(arch, str):
         raise BadWeights(f"{path.name} has no general.architecture")
     family = resolve_gguf(arch)
-    shift = field(f"{arch}.diffusion.shift_logits")
+    shift = field("diffusion.shift_logits")
     counts: dict[str, int] = {}
     for t in reader.tensors:
         if len(t.shape) > 1:

@@ -21,3 +21,9 @@ def test_padded_embedding_rows_and_the_mask_are_never_predicted(tmp_path, tiny_m
     assert logits.shape[-1] == vocab + 6
     assert torch.isinf(logits[..., vocab:]).all() and torch.isinf(logits[..., backend.mask_id]).all()
     assert (logits.argmax(-1) < vocab).all()
+
+
+def test_special_token_strings_in_a_document_are_plain_text(tiny_backend):
+    ids = tiny_backend.encode("s = '<|mdm_mask|>' + '<|endoftext|>'")
+    assert tiny_backend.mask_id not in ids and not set(tiny_backend.stop_ids) & set(ids)
+    assert tiny_backend.decode(ids) == "s = '<|mdm_mask|>' + '<|endoftext|>'"
