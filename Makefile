@@ -1,28 +1,34 @@
 # CanvasEdit: `make run` opens the editor on the bundled sample with the bundled model; `make test` runs the suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.canvasedit-installed
+BASE := $(VENV)/.canvasedit-base
+TESTDEPS := $(VENV)/.canvasedit-test
 
 .PHONY: run test bench fill-demo clean
 
-$(STAMP): pyproject.toml
+$(BASE): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip "setuptools>=68"
 	# torch first and pinned: an unpinned torch requirement would pull a multi-GB CUDA build on CPU machines.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[test]"
-	touch $(STAMP)
+	$(PY) -m pip install -q -e .
+	touch $(BASE)
 
-run: $(STAMP)
+# Test extras include llama-cpp-python, which compiles llama.cpp from source the first time (~7 min on 2 cores).
+$(TESTDEPS): $(BASE)
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(TESTDEPS)
+
+run: $(BASE)
 	$(VENV)/bin/canvasedit samples/example.py
 
-test: $(STAMP)
+test: $(TESTDEPS)
 	TRITON_INTERPRET=1 HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(TESTDEPS)
 	$(VENV)/bin/canvasedit bench
 
-fill-demo: $(STAMP)
+fill-demo: $(BASE)
 	$(VENV)/bin/canvasedit fill samples/example.py --hole 12:5-12:5:8 --stream
 
 clean:

@@ -144,3 +144,19 @@ async def test_passes_panel_replays_every_pass_of_the_last_fill(make_app, sample
         assert screen.canvas.has_focus and screen.fill_state == "pending"
         await pilot.press("tab")
         assert screen.canvas.text != SAMPLE
+
+
+async def test_the_editor_fills_with_a_gguf_model(sample_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    from canvasedit.document import load_document
+    from canvasedit.models.gguf_file import export_gguf
+
+    gguf = export_gguf(tiny_model_dir, tmp_path / "tiny-q8_0.gguf", "q8_0").path
+    app = CanvasEditApp(load_document(sample_path), model=str(gguf), cursor_blink=False)  # the real opener
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.backend is not None, what="the GGUF model to load")
+        assert screen.status.part("model") == "tiny-q8_0.gguf · gguf/cpu"
+        await pilot.press("down", "down", "ctrl+g")
+        await wait_until(pilot, lambda: screen.fill_state == "pending", what="the fill")
+        await pilot.press("escape")  # reject: the text is as it was
+        assert screen.canvas.text == SAMPLE
