@@ -13,6 +13,7 @@ Usage (each stage is resumable; ``all`` runs every stage that has no output yet)
     python training/default_model.py all --run runs/gpu --preset gpu --minutes 10   # one H100-class GPU
     python training/default_model.py evaluate --run runs/default
     python training/default_model.py export --run runs/default --out canvasedit/models/bundled/canvasedit-tiny
+    python training/default_model.py all --run /tmp/smoke --preset smoke --minutes 0.1 --max-docs 30 --eval-cases 4
 
 Checkpoints are safetensors plus a JSON state file; nothing here pickles.
 """
@@ -76,6 +77,9 @@ PRESETS = {
     # ~27M parameters for one H100-class GPU in about 10 minutes.
     "gpu": Preset(d_model=512, n_layers=8, n_heads=8, mlp_hidden=1408, vocab=4096, seq_len=512, batch=128,
                   lr=1.5e-3, warmup=300, threads=8),
+    # A few seconds on one core: the pipeline's own test runs every stage with it (with --max-docs).
+    "smoke": Preset(d_model=64, n_layers=2, n_heads=4, mlp_hidden=128, vocab=512, seq_len=128, batch=4,
+                    lr=2e-3, warmup=10, threads=1),
 }
 
 
@@ -149,7 +153,8 @@ def _rust_doc_root() -> Path | None:
     return None
 
 
-def build_corpus(run: Path) -> None:
+def build_corpus(run: Path, max_docs: int | None = None) -> None:
+    """Write the four splits as JSONL; ``max_docs`` keeps an evenly spaced sample of each (for quick runs)."""
     out = run / "corpus"
     if (out / "done").exists():
         return
@@ -184,6 +189,9 @@ def build_corpus(run: Path) -> None:
                 split = "en_test" if book in HELD_OUT_EN_BOOKS else "en_train"
                 splits[split].append({"path": f"rust-docs/{page.relative_to(docs)}", "text": text})
     for name, items in splits.items():
+        if max_docs is not None and len(items) > max_docs:
+            step = len(items) / max_docs
+            items = splits[name] = [items[int(i * step)] for i in range(max_docs)]
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
             for item in items:
                 fh.write(json.dumps(item) + "\n")
@@ -366,8 +374,10 @@ def load_checkpoint(run: Path, model: LLaDAModel, opt: torch.optim.Optimizer) ->
 
 def train(run: Path, preset: Preset, minutes: float, device: str) -> None:
     state_path = run / "checkpoint" / "state.json"
-    if state_path.exists() and json.loads(state_path.read_text()).get("finished"):
-        return
+    if state_path.exists():
+        done = json.loads(state_path.read_text())
+        if done.get("finished") and done["elapsed"] >= minutes * 60:
+            return  # a finished run given more minutes goes on from its checkpoint
     torch.manual_seed(0)
     torch.set_num_threads(preset.threads)
     args = model_args(preset)
@@ -382,9 +392,17 @@ def train(run: Path, preset: Preset, minutes: float, device: str) -> None:
     )
     state = load_checkpoint(run, model, opt) or {"step": 0, "elapsed": 0.0, "tokens": 0, "log": []}
     state["preset"] = asdict(preset)
+    state["hardware"] = (f"one {torch.cuda.get_device_name(device)} GPU" if device.startswith("cuda")
+                         else f"a {preset.threads}-thread CPU")
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, preset {asdict(preset)}", flush=True)
-    train_data = [_tokens(run, "py_train"), _tokens(run, "en_train")]
+    # A source shorter than one window (no Rust books on this machine, say) drops out; the other takes its share.
+    sources = [(d, share) for d, share in ((_tokens(run, "py_train"), preset.py_share),
+                                           (_tokens(run, "en_train"), 1 - preset.py_share)) if len(d) > preset.seq_len + 1]
+    if not sources:
+        raise SystemExit(f"the corpus in {run} has no split longer than {preset.seq_len} tokens")
+    train_data = [d for d, _ in sources]
+    shares = [share / sum(s for _, s in sources) for _, share in sources]
     probe = _probe_batches(run, preset)
     rng = np.random.default_rng(1000 + state["step"])
     budget = minutes * 60.0
@@ -399,7 +417,7 @@ def train(run: Path, preset: Preset, minutes: float, device: str) -> None:
         lr = preset.lr * min(1.0, (state["step"] + 1) / preset.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for group in opt.param_groups:
             group["lr"] = lr
-        noisy, targets, weights = sample_batch(train_data, [preset.py_share, 1 - preset.py_share], preset, rng)
+        noisy, targets, weights = sample_batch(train_data, shares, preset, rng)
         noisy, targets, weights = noisy.to(device), targets.to(device), weights.to(device)
         with autocast:
             loss = diffusion_loss(model, noisy, targets, weights)
@@ -430,11 +448,14 @@ def train(run: Path, preset: Preset, minutes: float, device: str) -> None:
 
 def _probe_batches(run: Path, preset: Preset) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     out = {}
+    length = min(256, preset.seq_len)
     for name in ("py_test", "en_test"):
         data = _tokens(run, name)
+        if len(data) < length + 2:
+            continue
         rng = np.random.default_rng(7)
-        starts = rng.integers(0, len(data) - 257, size=32)
-        ids = torch.from_numpy(np.stack([data[s : s + 256] for s in starts]).astype(np.int64))
+        starts = rng.integers(0, len(data) - length - 1, size=32)
+        ids = torch.from_numpy(np.stack([data[s : s + length] for s in starts]).astype(np.int64))
         masked = torch.from_numpy(rng.random(ids.shape) < 0.5)
         out[name] = (ids, masked)
     return out
@@ -513,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=120.0)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: the preset's)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--max-docs", type=int, default=None, help="at most N documents per split (quick runs)")
+    parser.add_argument("--eval-cases", type=int, default=200, help="infill cases per kind in the evaluation")
     parser.add_argument("--out", type=Path, default=ROOT / "canvasedit" / "models" / "bundled" / "canvasedit-tiny")
     a = parser.parse_args(argv)
     preset = PRESETS[a.preset]
@@ -520,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         preset = replace(preset, threads=a.threads)
     a.run.mkdir(parents=True, exist_ok=True)
     if a.stage in ("corpus", "all"):
-        build_corpus(a.run)
+        build_corpus(a.run, a.max_docs)
     if a.stage in ("tokenizer", "all"):
         train_tokenizer(a.run, preset.vocab)
         tokenize_corpus(a.run)
@@ -532,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         from training.evaluate import evaluate
         from training.model_card import write_model_card
 
-        write_model_card(a.run, a.out, evaluate(a.run, a.out))
+        write_model_card(a.run, a.out, evaluate(a.run, a.out, a.eval_cases))
     return 0
 
 

@@ -32,6 +32,7 @@ from canvasedit.engine import Hole, SamplerParams, fill, open_backend  # noqa: E
 
 def masked_accuracy(backend, run: Path, windows: int = 256, length: int = 256) -> dict:
     """Accuracy / CE at 15 % and 50 % masking on held-out tokens, and the unigram baseline's."""
+    length = min(length, backend.max_length)
     train = np.concatenate([np.fromfile(run / "tokens" / f"{n}.bin", dtype=np.uint16) for n in ("py_train", "en_train")])
     counts = np.bincount(train, minlength=backend.model.lm_head.weight.shape[0]).astype(np.float64)
     counts[backend.mask_id] = 0

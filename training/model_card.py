@@ -44,7 +44,7 @@ CanvasEdit's bundled default model: a **{n_params / 1e6:.1f}M-parameter masked-d
 the LLaDA architecture (bidirectional LLaMA-style blocks, SwiGLU, RoPE, untied head; {config['n_layers']} layers,
 width {config['d_model']}, {config['n_heads']} heads), fp16 safetensors, a {config['vocab_size']}-token byte-level BPE tokenizer with
 `<|endoftext|>` (0, end), `<|pad|>` (1, pad) and `<|mdm_mask|>` (2, mask). It loads through exactly the code
-that loads LLaDA-8B checkpoints. It was trained on a 2-core CPU in {state['elapsed'] / 60:.0f} minutes
+that loads LLaDA-8B checkpoints. It was trained on {state.get('hardware', 'a 2-core CPU')} in {state['elapsed'] / 60:.0f} minutes
 ({state['tokens'] / 1e6:.1f}M tokens) by `training/default_model.py`.
 
 **What it is good for:** making CanvasEdit work offline on first run, on any machine. It has learned local
