@@ -119,7 +119,7 @@ class ModelSettings:
 
     SECTION: ClassVar[str] = "model"
     active: str = ""
-    """Name of the model to use (see ``canvasedit models list``); empty = the bundled default."""
+    """A catalog name (``canvasedit models``), a model folder or a ``.gguf`` file; empty = the bundled default."""
     device: str = "auto"
     """auto (CUDA when available, else CPU), cpu, cuda or cuda:N."""
 

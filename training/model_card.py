@@ -95,6 +95,12 @@ Training curve (fixed probe: 32 held-out windows per domain at 50 % masking):
 |---|---|---|---|---|---|
 {curve}
 
+## GGUF (llama.cpp)
+
+`canvasedit export-gguf OUT.gguf --model {out.name} --type f16` writes this model as one GGUF file
+(llama.cpp's `llada` architecture) for CanvasEdit's CPU backend; `--type q8_0` or `q4_0` quantizes it.
+The f16 export fills holes with exactly the tokens of the safetensors model (a test checks it).
+
 ## Five single-line infills from held-out functions (verbatim)
 
 {examples}
