@@ -34,7 +34,7 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("sampler", "seed", "Seed", "integer"),
     ("editor", "hole_length", "New hole length (tokens)", "integer"),
     ("editor", "revise_fraction", "Revise: share re-masked (0-1]", "number"),
-    ("model", "active", "Model (name, folder or .gguf file; empty = bundled)", "text"),
+    ("model", "active", "Model (name/folder/.gguf; empty = bundled)", "text"),
     ("model", "device", "Device (auto, cpu, cuda, cuda:N)", "text"),
 )
 
