@@ -45,3 +45,9 @@ def test_rule_has_teeth(tmp_path):
     fake = tmp_path / "x.py"
     fake.write_text("from canvasedit.ui.app import run_editor\nimport textual\n")
     assert {"canvasedit.ui.app", "textual"} <= imports(fake)
+
+
+def test_llama_cpp_is_imported_only_by_the_gguf_backend():
+    users = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                   if any(n == "llama_cpp" or n.startswith("llama_cpp.") for n in imports(p)))
+    assert users == ["engine/backends/gguf.py"]
