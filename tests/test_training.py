@@ -1,4 +1,4 @@
-"""The default model's training script, end to end at toy scale: corpus → tokenizer → train → export → card, and resume."""
+"""The default model's training script end to end at toy scale (corpus → tokenizer → train → export → card), and resume."""
 
 import json
 import os

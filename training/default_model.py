@@ -397,8 +397,8 @@ def train(run: Path, preset: Preset, minutes: float, device: str) -> None:
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, preset {asdict(preset)}", flush=True)
     # A source shorter than one window (no Rust books on this machine, say) drops out; the other takes its share.
-    sources = [(d, share) for d, share in ((_tokens(run, "py_train"), preset.py_share),
-                                           (_tokens(run, "en_train"), 1 - preset.py_share)) if len(d) > preset.seq_len + 1]
+    candidates = ((_tokens(run, "py_train"), preset.py_share), (_tokens(run, "en_train"), 1 - preset.py_share))
+    sources = [(d, share) for d, share in candidates if len(d) > preset.seq_len + 1]
     if not sources:
         raise SystemExit(f"the corpus in {run} has no split longer than {preset.seq_len} tokens")
     train_data = [d for d, _ in sources]

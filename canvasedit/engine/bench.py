@@ -5,9 +5,10 @@ instead of every canvas row (measured in the same process, before/after as a rat
 ``--backends``, the same checkpoint also runs exported to GGUF through llama.cpp, and "x native"
 is its speed relative to the native backend on the same model and document.
 
-Random LLaDA checkpoints in the real format (a tiny 2-layer one and a ~91M-parameter one), or the
-bundled model (``--models bundled``), are written to a temporary folder and loaded through the normal backend; each configuration runs in
-its own process so that peak RSS is its own. Prints a table; it is not a test.
+Random LLaDA checkpoints in the real format (a tiny 2-layer one and a ~91M-parameter one) are
+written to a temporary folder, or the bundled model is used (``--models bundled``), and loaded
+through the normal backend; each configuration runs in its own process so that peak RSS is its
+own. Prints a table; it is not a test.
 
     canvasedit bench                                   # tiny + 100m, documents of 256, 1k, 4k tokens
     canvasedit bench --models tiny --sizes 256 --steps 32 --threshold 0.9
@@ -119,7 +120,8 @@ def run_one(model: str, size: int, steps: int, threshold: float, folder: Path, k
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="canvasedit bench", description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="tiny,100m", help="tiny, 100m (random weights) and/or bundled (the default model)")
+    p.add_argument("--models", default="tiny,100m",
+                   help="tiny, 100m (random weights) and/or bundled (the default model)")
     p.add_argument("--sizes", default="256,1024,4096", help="document sizes in tokens (hole included)")
     p.add_argument("--steps", type=int, default=32)
     p.add_argument("--threshold", type=float, default=0.0)

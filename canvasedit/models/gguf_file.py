@@ -295,7 +295,9 @@ def read_gguf_info(path: Path) -> GGUFInfo:
     try:
         reader = gguf.GGUFReader(str(path))
     except (ValueError, OSError, IndexError, KeyError) as exc:
-        raise BadWeights(f"{path.name} is a damaged or truncated GGUF file ({exc}); download or export it again") from exc
+        raise BadWeights(
+            f"{path.name} is a damaged or truncated GGUF file ({exc}); download or export it again"
+        ) from exc
 
     def field(key: str) -> Any:
         f = reader.get_field(key)

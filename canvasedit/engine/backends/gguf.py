@@ -104,7 +104,9 @@ class GGUFBackend:
         params.n_threads = params.n_threads_batch = threads
         # llama.cpp's CPU flash attention is ~2x faster at 512 tokens but rounds K and V to f16 (logits move
         # by ~1e-2); without it an f32 export gives the native model's logits to ~1e-5.
-        params.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attention else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        params.flash_attn_type = (
+            lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attention else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
         ctx = lib.llama_init_from_model(model, params)
         if not ctx:
             raise BadWeights(f"llama.cpp could not create a context for {info.path.name}: {_last_log_error()}")
