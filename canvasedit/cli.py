@@ -24,6 +24,8 @@ import re
 import sys
 from pathlib import Path
 
+from canvasedit.config import ALGORITHMS
+
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 SUBCOMMANDS = ("fill", "bench", "models", "export-gguf")
 _HOLE = re.compile(r"^(?P<range>\d+:\d+-\d+:\d+)(?::(?P<n>\d+))?$")
@@ -42,7 +44,7 @@ def _sampler_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("sampler")
     g.add_argument("--steps", type=int, default=None, help="denoising steps for the whole fill (default 32)")
     g.add_argument("--block-length", type=int, default=None, help="semi-autoregressive block length; 0 = off")
-    g.add_argument("--alg", choices=["low_confidence", "margin", "entropy", "random"], default=None)
+    g.add_argument("--alg", choices=ALGORITHMS, default=None)
     g.add_argument("--schedule", choices=["block", "timestep"], default="block",
                    help="per-step counts as LLaDA (block) or Dream (timestep) spread them")
     g.add_argument("--temperature", type=float, default=None)
@@ -56,7 +58,8 @@ def _sampler_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None, help="model folder or catalog name (default: the bundled model)")
+    parser.add_argument("--model", default=None,
+                        help="model folder, .gguf file or catalog name (default: the bundled model)")
     parser.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
 
 
@@ -99,15 +102,14 @@ def parse_holes(text: str, holes: list[str], revisions: list[str], fraction: flo
     return out
 
 
-def sampler_params(args: argparse.Namespace):
-    """Settings from config.toml, overridden by the flags given on the command line."""
+def sampler_params(args: argparse.Namespace, settings):
+    """The sampler settings from config.toml, overridden by the flags given on the command line."""
     from dataclasses import replace
 
-    from canvasedit.config import load_settings
     from canvasedit.engine import Schedule
     from canvasedit.engine.sampling import params_from_settings
 
-    params = params_from_settings(load_settings().sampler)
+    params = params_from_settings(settings.sampler)
     overrides = {
         "steps": args.steps, "block_length": args.block_length, "temperature": args.temperature,
         "top_k": args.top_k, "top_p": args.top_p, "threshold": args.threshold,
@@ -135,8 +137,8 @@ def run_fill(argv: list[str]) -> int:
             raise UsageError(f"{args.file}: no such file")
         doc = load_document(args.file)
         holes = parse_holes(doc.text, args.hole, args.revise, args.revise_fraction)
-        params = sampler_params(args)
         settings = load_settings()
+        params = sampler_params(args, settings)
         backend = open_backend(resolve_model(args.model or settings.model.active or None),
                                device=args.device or settings.model.device)
         run = fill(doc.text, holes, backend, params)

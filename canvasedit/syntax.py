@@ -125,7 +125,7 @@ class Span:
         return self.start, self.end
 
 
-class _Offsets:
+class Utf8Offsets:
     """Converts between character offsets in a str and byte offsets in its UTF-8 encoding.
 
     Stores one (char, byte) checkpoint every ``_CHECKPOINT`` characters plus one at the end, so
@@ -174,7 +174,7 @@ class SyntaxTree:
         """The text that was parsed."""
         self.language = language
         """The language name, such as ``python``."""
-        self._offsets = _Offsets(text)
+        self._offsets = Utf8Offsets(text)
         self._tree = tree_sitter.Parser(grammar).parse(_encode(text))
 
     @property

@@ -41,7 +41,8 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from canvasedit.models.llada import WEIGHT_MAP, LLaDAModel, ModelArgs  # noqa: E402
+from canvasedit.models.llada import LLaDAModel, ModelArgs  # noqa: E402
+from canvasedit.models.synthetic import hub_state_dict  # noqa: E402
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>", "<|mdm_mask|>"]
 EOS_ID, PAD_ID, MASK_ID = 0, 1, 2
@@ -511,11 +512,7 @@ def export(run: Path, out: Path) -> None:
                        "preset": state.get("preset", asdict(PRESETS["cpu"]))},
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    inverse = {}
-    for hub, native in WEIGHT_MAP.items():
-        for i in range(args.n_layers):
-            inverse[native.format(i=i)] = hub.format(i=i)
-    tensors = {inverse[k]: v.to(torch.float16).contiguous() for k, v in model.state_dict().items() if k in inverse}
+    tensors = {name: t.to(torch.float16) for name, t in hub_state_dict(model).items()}
     save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
     fast = PreTrainedTokenizerFast(
         tokenizer_file=str(run / "tokenizer" / "tokenizer.json"),

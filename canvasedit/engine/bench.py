@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -28,6 +29,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from canvasedit.models.gguf_file import EXPORT_TYPES, export_gguf
 
 MODELS = {
     "tiny": dict(d_model=64, n_layers=2, n_heads=4, n_kv_heads=4, mlp_hidden_size=96),
@@ -63,14 +66,13 @@ def _param_count(model_dir: Path) -> int:
     for file in weight_files(model_dir):
         with safe_open(str(file), framework="pt") as fh:
             for name in fh.keys():
-                total += int(torch.tensor(fh.get_slice(name).get_shape()).prod())
+                total += math.prod(fh.get_slice(name).get_shape())
     return total
 
 
 def run_one(model: str, size: int, steps: int, threshold: float, folder: Path, kind: str = "native") -> dict:
     from canvasedit.engine import Hole, SamplerParams, fill, open_backend
     from canvasedit.models.catalog import bundled_path
-    from canvasedit.models.gguf_file import export_gguf
     from canvasedit.models.synthetic import write_random_llada
 
     model_dir = bundled_path() if model == "bundled" else folder / model
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=32)
     p.add_argument("--threshold", type=float, default=0.0)
     p.add_argument("--backends", default="native",
-                   help="native and/or gguf-TYPE (TYPE: f32, f16, bf16, q8_0, q5_0, q4_0), comma-separated")
+                   help=f"native and/or gguf-TYPE (TYPE: {', '.join(EXPORT_TYPES)}), comma-separated")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--dir", type=Path, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     kinds = a.backends.split(",")
     for kind in kinds:
-        if kind != "native" and kind.removeprefix("gguf-") not in ("f32", "f16", "bf16", "q8_0", "q5_0", "q4_0"):
+        if kind != "native" and kind.removeprefix("gguf-") not in EXPORT_TYPES:
             print(f"canvasedit bench: error: unknown backend {kind!r}", file=sys.stderr)
             return 2
     print(f"{'model':<6} {'backend':<10} {'params':>7} {'tokens':>7} {'nfe':>4} {'tok/s':>8} {'ms/step':>9} "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -146,20 +147,20 @@ def select_positions(
     return chosen.nonzero().flatten()
 
 
-def params_from_settings(settings: object) -> SamplerParams:
+def params_from_settings(settings: Any) -> SamplerParams:
     """``SamplerParams`` from any object with the sampler settings' attributes (``config.SamplerSettings``).
 
     Duck-typed so the engine does not depend on the settings module; 0 means "off" for
     ``top_k``, ``threshold`` and ``revise_below`` in both.
     """
     return SamplerParams(
-        steps=int(getattr(settings, "steps")),
-        block_length=int(getattr(settings, "block_length")),
-        remasking=Remasking(getattr(settings, "algorithm")),
-        temperature=float(getattr(settings, "temperature")),
-        top_k=int(getattr(settings, "top_k")),
-        top_p=float(getattr(settings, "top_p")),
-        threshold=float(getattr(settings, "threshold")),
-        revise_below=float(getattr(settings, "revise_below")),
-        seed=int(getattr(settings, "seed")),
+        steps=int(settings.steps),
+        block_length=int(settings.block_length),
+        remasking=Remasking(settings.algorithm),
+        temperature=float(settings.temperature),
+        top_k=int(settings.top_k),
+        top_p=float(settings.top_p),
+        threshold=float(settings.threshold),
+        revise_below=float(settings.revise_below),
+        seed=int(settings.seed),
     ).validate()

@@ -17,7 +17,7 @@ refuse an architecture it does not run before handing the file to llama.cpp. Usa
 
 from __future__ import annotations
 
-import json
+import collections
 import os
 import re
 import tempfile
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound, UnsupportedArchitecture
-from canvasedit.models.loading import read_config, weight_files
+from canvasedit.models.loading import compile_weight_map, read_config, read_json_object, rename, weight_files
 from canvasedit.models.registry import Family, resolve, resolve_gguf
 
 GGUF_MAGIC = b"GGUF"
@@ -46,9 +46,6 @@ class GGUFInfo:
     arch: str
     """``general.architecture``, e.g. "llada"."""
     family: Family
-    name: str
-    context_length: int
-    mask_id: int | None
     shift_logits: bool
     file_type: str
     """Most common weight type in the file, e.g. "Q8_0"."""
@@ -64,19 +61,13 @@ class ExportReport:
     """Tensors stored in ``qtype``; the rest (norms, rows that do not fit its blocks) are f32/f16."""
 
 
-def _ggml_types() -> dict[str, Any]:
+def _types(qtype: str) -> tuple[Any, Any]:
+    """``(GGML tensor type, GGUF file type)`` for an export type name."""
     import gguf
 
-    Q = gguf.GGMLQuantizationType
-    return {"f32": Q.F32, "f16": Q.F16, "bf16": Q.BF16, "q8_0": Q.Q8_0, "q5_0": Q.Q5_0, "q4_0": Q.Q4_0}
-
-
-def _file_type(qtype: str) -> Any:
-    import gguf
-
-    F = gguf.LlamaFileType
-    return {"f32": F.ALL_F32, "f16": F.MOSTLY_F16, "bf16": F.MOSTLY_BF16, "q8_0": F.MOSTLY_Q8_0,
-            "q5_0": F.MOSTLY_Q5_0, "q4_0": F.MOSTLY_Q4_0}[qtype]
+    Q, F = gguf.GGMLQuantizationType, gguf.LlamaFileType
+    return {"f32": (Q.F32, F.ALL_F32), "f16": (Q.F16, F.MOSTLY_F16), "bf16": (Q.BF16, F.MOSTLY_BF16),
+            "q8_0": (Q.Q8_0, F.MOSTLY_Q8_0), "q5_0": (Q.Q5_0, F.MOSTLY_Q5_0), "q4_0": (Q.Q4_0, F.MOSTLY_Q4_0)}[qtype]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -93,10 +84,7 @@ def gguf_vocabulary(tokenizer_json: Path, n_vocab: int) -> dict[str, Any]:
 
     if not tokenizer_json.is_file():
         raise ModelNotFound(f"{tokenizer_json.parent} has no tokenizer.json; GGUF export needs a fast tokenizer")
-    try:
-        data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadModelConfig(f"{tokenizer_json} is not valid JSON: {exc}") from exc
+    data = read_json_object(tokenizer_json)
     model = data.get("model") or {}
     pre = data.get("pre_tokenizer") or {}
     if model.get("type") != "BPE" or pre.get("type") != "ByteLevel" or not pre.get("use_regex", True):
@@ -144,8 +132,6 @@ def _sources(files: list[Path], weight_map: dict[str, str]) -> dict[str, _Source
     """Native tensor name → where to read it; shapes come from the headers, no data is read."""
     from safetensors import SafetensorError, safe_open
 
-    from canvasedit.models.loading import compile_weight_map, rename
-
     table = compile_weight_map(weight_map)
     out: dict[str, _Source] = {}
     for file in files:
@@ -176,16 +162,15 @@ def _storage(shape: tuple[int, ...], qtype: str) -> tuple[Any, int]:
     """The GGML type a tensor of ``shape`` is stored in, and its size in bytes."""
     import gguf
 
-    types = _ggml_types()
+    Q = gguf.GGMLQuantizationType
     numel = int(np.prod(shape))
     if len(shape) == 1 or qtype == "f32":
-        return types["f32"], 4 * numel
-    if qtype in ("f16", "bf16"):
-        return types[qtype], 2 * numel
-    block, type_size = gguf.GGML_QUANT_SIZES[types[qtype]]
+        return Q.F32, 4 * numel
+    wanted = _types(qtype)[0]
+    block, type_size = gguf.GGML_QUANT_SIZES[wanted]
     if shape[-1] % block:
-        return types["f16"], 2 * numel  # rows that do not fit the blocks stay f16, as llama.cpp's converter does
-    return types[qtype], numel // block * type_size
+        return Q.F16, 2 * numel  # rows that do not fit the blocks stay f16, as llama.cpp's converter does
+    return wanted, numel // block * type_size
 
 
 def _encode(array: np.ndarray, ggml_type: Any) -> np.ndarray:
@@ -228,7 +213,7 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
     try:
         writer = gguf.GGUFWriter(str(tmp), family.gguf_arch)
         writer.add_name(model_dir.name)
-        writer.add_file_type(_file_type(qtype))
+        writer.add_file_type(_types(qtype)[1])
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
         module.write_gguf_hparams(writer, args)
         writer.add_tokenizer_model("gpt2")
@@ -248,11 +233,12 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
 
         # Header first (names, shapes, types, sizes), then the data one tensor at a time.
         storage = {}
+        wanted = _types(qtype)[0]
         for native in natives:
             shape = sources[native].shape
             ggml_type, nbytes = _storage(shape, qtype)
             storage[native] = ggml_type
-            quantized += int(ggml_type == _ggml_types()[qtype] and len(shape) > 1)
+            quantized += int(ggml_type == wanted and len(shape) > 1)
             writer.add_tensor_info(_gguf_name(native, module.GGUF_TENSORS), shape, np.dtype(np.float32), nbytes,
                                    raw_dtype=ggml_type)
         writer.write_header_to_file()
@@ -308,20 +294,12 @@ def read_gguf_info(path: Path) -> GGUFInfo:
         raise BadWeights(f"{path.name} has no general.architecture")
     family = resolve_gguf(arch)
     shift = field("diffusion.shift_logits")
-    counts: dict[str, int] = {}
-    for t in reader.tensors:
-        if len(t.shape) > 1:
-            counts[t.tensor_type.name] = counts.get(t.tensor_type.name, 0) + 1
-    for t in reader.tensors:
-        if t.data_offset + t.n_bytes > path.stat().st_size:
-            raise BadWeights(f"{path.name} is truncated: tensor {t.name} runs past the end of the file")
+    # The reader maps every tensor's data, so a truncated file has already failed above.
+    counts = collections.Counter(t.tensor_type.name for t in reader.tensors if len(t.shape) > 1)
     return GGUFInfo(
         path=path,
         arch=arch,
         family=family,
-        name=field("general.name") or path.stem,
-        context_length=int(field(f"{arch}.context_length") or 0),
-        mask_id=field("tokenizer.ggml.mask_token_id"),
         shift_logits=family.shift_logits if shift is None else bool(shift),
-        file_type=max(counts, key=counts.get) if counts else "F32",
+        file_type=counts.most_common(1)[0][0] if counts else "F32",
     )

@@ -42,19 +42,24 @@ class LoadedModel:
         return self.path.name
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object (config.json, tokenizer.json); BadModelConfig otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadModelConfig(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadModelConfig(f"{path} must hold a JSON object, found {type(data).__name__}")
+    return data
+
+
 def read_config(path: Path) -> dict[str, Any]:
     config_path = path / "config.json"
     if not path.is_dir():
         raise ModelNotFound(f"model folder {path} does not exist")
     if not config_path.is_file():
         raise ModelNotFound(f"{path} is not a model folder: it has no config.json")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadModelConfig(f"{config_path} is not valid JSON: {exc}") from exc
-    if not isinstance(config, dict):
-        raise BadModelConfig(f"{config_path} must hold a JSON object, found {type(config).__name__}")
-    return config
+    return read_json_object(config_path)
 
 
 def weight_files(path: Path) -> list[Path]:

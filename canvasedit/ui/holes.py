@@ -78,10 +78,6 @@ class HoleSet:
     def __getitem__(self, index: int) -> HoleMark:
         return self._marks[index]
 
-    def index(self, mark: HoleMark) -> int:
-        """Position of ``mark`` in document order (its colour)."""
-        return self._marks.index(mark)
-
     def add(self, mark: HoleMark) -> list[HoleMark]:
         """Add ``mark``, removing and returning the holes it overlaps."""
         removed = [m for m in self._marks if m.overlaps(mark)]

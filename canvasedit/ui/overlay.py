@@ -17,10 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from canvasedit.engine import Piece
 
 Location = tuple[int, int]
 """``(row, column)`` in the document, as TextArea counts them."""
 
+LOW_CONFIDENCE = 0.3
+"""Committed tokens below this probability are drawn dimmed ("low")."""
 NEWLINE_GLYPH = "↵"
 """Drawn for a line break in hole text that has no document row of its own."""
 
@@ -34,6 +40,13 @@ def visible(text: str) -> str:
     corrupt the terminal's output.
     """
     return text.translate(_CONTROL)
+
+
+def piece_state(piece: Piece) -> str:
+    """How a piece of hole text is drawn: its engine state, or ``low`` for a doubtful committed token."""
+    if piece.state == "done" and piece.confidence is not None and piece.confidence < LOW_CONFIDENCE:
+        return "low"
+    return piece.state
 
 
 @dataclass(frozen=True)

@@ -443,13 +443,14 @@ class EditorScreen(FillControl, Screen[None]):
 
     # ------------------------------------------------------------------ fill keys
 
+    def _model_available(self, verb: str) -> bool:
+        if self.backend is None:
+            self.notify(f"Cannot {verb}: {self.model_error or 'the model is still loading'}", severity="warning")
+        return self.backend is not None
+
     def action_fill(self) -> None:
         """Fill all holes; with none, fill the selection or an insertion point at the cursor."""
-        if not self._idle():
-            return
-        if self.backend is None:
-            reason = self.model_error or "the model is still loading"
-            self.notify(f"Cannot fill: {reason}", severity="warning")
+        if not self._idle() or not self._model_available("fill"):
             return
         if not self.canvas.holes:
             self.canvas.add_hole_at_cursor(self.hole_length)
@@ -463,8 +464,7 @@ class EditorScreen(FillControl, Screen[None]):
         if start == end:
             self.notify("Select the text to revise first.", severity="warning", timeout=3)
             return
-        if self.backend is None:
-            self.notify(f"Cannot revise: {self.model_error or 'the model is still loading'}", severity="warning")
+        if not self._model_available("revise"):
             return
         fraction = self.settings.editor.revise_fraction
         self.canvas.add_hole(HoleMark(start, end, revise=fraction))

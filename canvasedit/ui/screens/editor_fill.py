@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.worker import get_current_worker
 
-from canvasedit.engine import EngineError, FillResult, FillRun, Remasking, SamplerParams, StepEvent, fill
+from canvasedit.engine import EngineError, FillResult, FillRun, SamplerParams, StepEvent, fill
+from canvasedit.engine.sampling import params_from_settings
 from canvasedit.ui.messages import FillCancelled, FillFailed, FillFinished, FillStep
 
 if TYPE_CHECKING:
@@ -30,22 +31,6 @@ if TYPE_CHECKING:
 
 REGENERATE_TEMPERATURE = 0.8
 """Temperature for "regenerate" when the configured one is 0: at 0 every seed gives the same text."""
-
-
-def sampler_params(settings: Settings) -> SamplerParams:
-    """The engine's parameters from the user's sampler settings."""
-    s = settings.sampler
-    return SamplerParams(
-        steps=s.steps,
-        block_length=s.block_length,
-        remasking=Remasking(s.algorithm),
-        temperature=s.temperature,
-        top_k=s.top_k,
-        top_p=s.top_p,
-        threshold=s.threshold,
-        revise_below=s.revise_below,
-        seed=s.seed,
-    )
 
 
 def committed_tokens(event: StepEvent) -> int:
@@ -90,8 +75,8 @@ class FillControl:
         if not self.canvas.holes:
             self.notify("There are no holes to fill.", severity="warning")
             return False
-        params = params or sampler_params(self.settings)
         try:
+            params = params or params_from_settings(self.settings.sampler)
             run = fill(self.canvas.text, self.canvas.holes.to_engine(), self.backend, params)
         except EngineError as exc:
             self.notify(str(exc), title="Cannot fill", severity="error")

@@ -33,16 +33,14 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Edit, EditResult
 
 from canvasedit.engine import FillResult, StepEvent
-from canvasedit.syntax import SelectionStack, SyntaxTree, syntax_tree_for
+from canvasedit.syntax import SelectionStack, SyntaxTree, Utf8Offsets, syntax_tree_for
 from canvasedit.ui.highlight import PygmentsHighlighter
 from canvasedit.ui.holes import HoleMark, HoleSet, edit_region
 from canvasedit.ui.messages import HolesChanged
-from canvasedit.ui.overlay import Seg, VirtualSpan, layout_rows
+from canvasedit.ui.overlay import Seg, VirtualSpan, layout_rows, piece_state
 
 HOLE_COLOURS = 6
 """Distinct hole backgrounds (``canvas--hole-0`` … ``canvas--hole-5``), reused in document order."""
-LOW_CONFIDENCE = 0.3
-"""Committed tokens below this probability are drawn dimmed."""
 FULL_HIGHLIGHT_LINES = 2_000
 """Up to this many lines the whole file is highlighted after each edit, as TextArea does; longer
 files highlight only the rows within ``HIGHLIGHT_MARGIN`` of the view."""
@@ -306,10 +304,7 @@ class CanvasArea(TextArea):
         for i, (mark, pieces) in enumerate(zip(self.holes, event.pieces)):
             parts: list[tuple[str, str]] = []
             for piece in pieces:
-                state = piece.state
-                if state == "done" and piece.confidence is not None and piece.confidence < LOW_CONFIDENCE:
-                    state = "low"
-                style = f"hole-{i % HOLE_COLOURS} {state}"
+                style = f"hole-{i % HOLE_COLOURS} {piece_state(piece)}"
                 if parts and parts[-1][1] == style:
                     parts[-1] = (parts[-1][0] + piece.text, style)
                 else:
@@ -341,8 +336,9 @@ class CanvasArea(TextArea):
         """
         start = min(h.original_start for h in result.holes)
         end = max(h.original_end for h in result.holes)
-        new_end = end + len(result.text) - len(self.text)
-        if result.text[:start] != self.text[:start] or result.text[new_end:] != self.text[end:]:
+        current = self.text
+        new_end = end + len(result.text) - len(current)
+        if result.text[:start] != current[:start] or result.text[new_end:] != current[end:]:
             raise ValueError("the document changed while the fill ran; fill again")
         self.holes.clear()  # the fill consumed them; an insertion point at `start` would survive the edit
         self.history.checkpoint()
@@ -536,19 +532,9 @@ class CanvasArea(TextArea):
         if self._pygments is not None and self.language is None:
             return list(self._pygments.line(self.document[row]))
         text = self.document[row]
-        highlights = self._hidden_highlights.get(row, [])
-        if text.isascii():
-            return [(s, len(text) if e is None else e, name) for s, e, name in highlights]
-        byte_to_char = {}
-        position = 0
-        for index, char in enumerate(text):
-            byte_to_char[position] = index
-            position += len(char.encode("utf-8", "surrogatepass"))
-        byte_to_char[position] = len(text)
-        return [
-            (byte_to_char.get(s, 0), len(text) if e is None else byte_to_char.get(e, len(text)), name)
-            for s, e, name in highlights
-        ]
+        offsets = Utf8Offsets(text)  # TextArea's highlight columns are UTF-8 byte offsets
+        return [(offsets.to_char(s), len(text) if e is None else offsets.to_char(e), name)
+                for s, e, name in self._hidden_highlights.get(row, [])]
 
     def _style(self, names: str) -> Style:
         """The rich style of space-separated names (``hole-2 new``), later names on top."""

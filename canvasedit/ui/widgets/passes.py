@@ -21,9 +21,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from canvasedit.engine import StepEvent
-from canvasedit.ui.overlay import visible
-
-LOW_CONFIDENCE = 0.3
+from canvasedit.ui.overlay import piece_state, visible
 
 
 class PassesPanel(VerticalScroll, can_focus=True):
@@ -112,9 +110,7 @@ class PassesPanel(VerticalScroll, can_focus=True):
             kind = self._kinds[i] if i < len(self._kinds) else "hole"
             text.append(f"hole {i + 1} · {kind}\n", style="bold")
             for piece in pieces:
-                state = piece.state
-                if state == "done" and piece.confidence is not None and piece.confidence < LOW_CONFIDENCE:
-                    state = "low"
-                text.append(visible(piece.text), self.get_component_rich_style(f"passes--{state}", partial=True))
+                style = self.get_component_rich_style(f"passes--{piece_state(piece)}", partial=True)
+                text.append(visible(piece.text), style)
             text.append("\n\n")
         body.update(text)
