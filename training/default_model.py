@@ -42,9 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from canvasedit.models.llada import LLaDAModel, ModelArgs  # noqa: E402
-from canvasedit.models.synthetic import hub_state_dict  # noqa: E402
+from canvasedit.models.synthetic import SPECIAL_TOKENS, hub_state_dict  # noqa: E402
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>", "<|mdm_mask|>"]
 EOS_ID, PAD_ID, MASK_ID = 0, 1, 2
 HELD_OUT_PY_PACKAGES = ("email", "json", "http", "urllib", "zoneinfo", "tomllib")
 HELD_OUT_EN_BOOKS = ("nomicon",)
@@ -220,7 +219,7 @@ def train_tokenizer(run: Path, vocab: int) -> None:
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=list(SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
