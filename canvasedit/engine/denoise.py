@@ -92,7 +92,7 @@ def denoise(
                 check = (committed_here & (revisions < params.max_revisions)).nonzero().flatten()
             logits = backend.logits(ids[None], torch.cat([rows, check]))[0]  # (R + Rc, V)
             nfe += 1
-            x0, p_x0, conf = _score(logits[: len(rows)], params, generator)
+            x0, p_x0, conf = _score(logits[: len(rows)], backend.banned, params, generator)
             pick = select_positions(conf, k, params.threshold, p_x0).cpu()
             x0, p_x0 = x0.cpu(), p_x0.float().cpu()
             positions = rows[pick]
@@ -118,16 +118,20 @@ def denoise(
 
 
 def _score(
-    logits: torch.Tensor, params: SamplerParams, generator: torch.Generator | None
+    logits: torch.Tensor, banned: torch.Tensor, params: SamplerParams, generator: torch.Generator | None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Chosen tokens, their probabilities and the ranking confidence for masked rows ``logits (R, V)``."""
+    """Chosen tokens, their probabilities and the ranking confidence for masked rows ``logits (R, V)``.
+
+    ``banned (V,)`` tokens are never chosen, but probabilities are normalised over every row, as
+    the reference samplers compute them (LLaDA ``generate``: ``softmax(logits)`` over the whole head).
+    """
     greedy = params.temperature == 0 and params.top_k == 0 and params.top_p == 1.0
     if greedy and params.remasking is not Remasking.RANDOM:
         # One fused pass over the vocabulary (a Triton kernel on CUDA) instead of softmax, gather and top-2.
-        x0, p_x0, margin, neg_entropy = greedy_confidence(logits)
+        x0, p_x0, margin, neg_entropy = greedy_confidence(logits, banned)
         conf = {Remasking.LOW_CONFIDENCE: p_x0, Remasking.MARGIN: margin, Remasking.ENTROPY: neg_entropy}
         return x0, p_x0, conf[params.remasking]
     filtered = filter_logits(logits, params.top_k, params.top_p)
-    x0 = choose_tokens(filtered, params.temperature, generator)  # (R,)
+    x0 = choose_tokens(filtered.masked_fill(banned, float("-inf")), params.temperature, generator)  # (R,)
     probs = filtered.softmax(-1)
-    return x0, probs.gather(-1, x0[:, None]).squeeze(-1), confidence(probs, x0, params.remasking, generator)
+    return x0, probs.gather(-1, x0[:, None]).squeeze(-1), confidence(probs, x0, params.remasking, generator, banned)

@@ -206,13 +206,16 @@ class FillRun:
         return stage_of
 
     def _pieces(self, hole: int, ids: torch.Tensor, state: list[str], conf: list[float | None]) -> tuple[Piece, ...]:
+        """The hole's tokens as drawn: masks as the glyph, end / pad as nothing, nothing after an end-of-turn."""
         span = self.canvas.spans[hole]
         out = []
+        ended = False
         for p in range(span.start, span.stop):
             token = int(ids[p])
-            text = MASK_GLYPH if state[p] == "masked" else self.backend.token_text(token)
-            if token in self.backend.stop_ids and state[p] != "masked":
-                text = ""
+            if state[p] != "masked" and token in self.backend.end_ids:
+                ended = True
+            hidden = ended or token in self.backend.stop_ids
+            text = MASK_GLYPH if state[p] == "masked" else "" if hidden else self.backend.token_text(token)
             out.append(Piece(text, state[p], conf[p]))
         return tuple(out)
 
@@ -255,12 +258,13 @@ class FillRun:
         )
 
     def _result(self, ids: torch.Tensor, nfe: int, trace: list[StepEvent], committed: int, elapsed: float) -> FillResult:
-        stop = set(self.backend.stop_ids) | {self.backend.mask_id}
         parts = [self.canvas.segments[0]]
         cursor = len(self.canvas.segments[0])
         filled = []
         for i, span in enumerate(self.canvas.spans):
-            tokens = tuple(int(t) for t in ids[span.start : span.stop] if int(t) not in stop)
+            tokens = hole_tokens(
+                ids[span.start : span.stop].tolist(), self.backend.stop_ids, self.backend.end_ids, self.backend.mask_id
+            )
             text = self.backend.decode(tokens)
             filled.append(
                 FilledHole(i, span.hole.kind, text, cursor, cursor + len(text), span.hole.start, span.hole.end, tokens)
@@ -278,6 +282,22 @@ class FillRun:
             trace=tuple(trace),
             params=self.params,
         )
+
+
+def hole_tokens(tokens: Sequence[int], stop_ids: Sequence[int], end_ids: Sequence[int], mask_id: int) -> tuple[int, ...]:
+    """A filled hole's tokens as they become text.
+
+    End / pad tokens (``stop_ids``) are dropped wherever they stand, so a hole may come out shorter
+    than its mask run; an end-of-turn token (``end_ids``, e.g. ``<|eot_id|>``) closes the hole, and
+    what follows it is not written (dllm's ``infill_trim`` cuts at the first EOT the same way).
+    """
+    out = []
+    for token in tokens:
+        if token in end_ids:
+            break
+        if token not in stop_ids and token != mask_id:
+            out.append(int(token))
+    return tuple(out)
 
 
 def fill(text: str, holes: Sequence[Hole], backend: Backend, params: SamplerParams | None = None) -> FillRun:

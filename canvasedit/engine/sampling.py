@@ -114,13 +114,21 @@ def choose_tokens(logits: torch.Tensor, temperature: float, generator: torch.Gen
 
 
 def confidence(
-    probs: torch.Tensor, x0: torch.Tensor, how: Remasking, generator: torch.Generator | None = None
+    probs: torch.Tensor,
+    x0: torch.Tensor,
+    how: Remasking,
+    generator: torch.Generator | None = None,
+    banned: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Confidence per row ``(R,)`` from ``probs (R, V)`` and the chosen tokens ``x0 (R,)``; higher = commit first."""
+    """Confidence per row ``(R,)`` from ``probs (R, V)`` and the chosen tokens ``x0 (R,)``; higher = commit first.
+
+    ``banned (V,)`` tokens cannot be chosen, so the margin is taken between the two best allowed ones.
+    """
     if how is Remasking.LOW_CONFIDENCE:
         return probs.gather(-1, x0[:, None]).squeeze(-1)
     if how is Remasking.MARGIN:
-        top2 = torch.topk(probs, 2, dim=-1).values
+        allowed = probs if banned is None else probs.masked_fill(banned, -1.0)
+        top2 = torch.topk(allowed, 2, dim=-1).values
         return top2[:, 0] - top2[:, 1]
     if how is Remasking.ENTROPY:
         return (probs * torch.log(probs + 1e-10)).sum(-1)

@@ -6,7 +6,7 @@ Triton for CUDA tensors when Triton is installed, and the reference otherwise. U
 ``TRITON_INTERPRET=1`` (CI) ``auto`` also runs the Triton kernels on CPU tensors.
 
     from canvasedit.kernels import greedy_confidence
-    x0, p_x0, margin, neg_entropy = greedy_confidence(logits)    # (R, V) -> four (R,)
+    x0, p_x0, margin, neg_entropy = greedy_confidence(logits, banned)    # (R, V), (V,) -> four (R,)
 """
 
 from __future__ import annotations
@@ -42,11 +42,16 @@ def _use_triton(t: torch.Tensor) -> bool:
     return runnable
 
 
-def greedy_confidence(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Argmax token, its probability, top-1 − top-2 probability and Σ p·log p for each row of ``logits (R, V)``."""
+def greedy_confidence(
+    logits: torch.Tensor, banned: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Best allowed token, its probability, top-1 − top-2 probability and Σ p·log p for each row of ``logits (R, V)``.
+
+    ``banned (V,)`` rows are never chosen but stay in the softmax's normaliser (see ``confidence.py``).
+    """
     if _use_triton(logits):
-        return confidence_triton(logits.contiguous())
-    return confidence_reference(logits)
+        return confidence_triton(logits.contiguous(), banned)
+    return confidence_reference(logits, banned)
 
 
 __all__ = ["HAS_TRITON", "greedy_confidence", "kernel_choice", "confidence_reference", "confidence_triton"]

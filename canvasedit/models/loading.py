@@ -34,7 +34,11 @@ class LoadedModel:
     path: Path
     mask_id: int
     stop_ids: tuple[int, ...]
-    """End and pad tokens that may close a hole early; trimmed from a hole's text."""
+    """End, pad and end-of-turn tokens: a hole may end early with them, and none reaches the text."""
+    end_ids: tuple[int, ...]
+    """The end-of-turn tokens among them (``<|eot_id|>``): nothing after one is written."""
+    banned_ids: tuple[int, ...]
+    """Every other special token (and the mask): never chosen, so never written into a document."""
     max_length: int
 
     @property
@@ -137,6 +141,26 @@ def load_tokenizer(path: Path) -> Any:
         raise BadModelConfig(f"cannot load the tokenizer in {path}: {exc}") from exc
 
 
+def special_token_rules(
+    tokenizer: Any, args: Any, end_of_turn: tuple[str, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """``(stop_ids, end_ids, banned_ids)``: which special tokens end a hole, and which may never be chosen.
+
+    Stops are the end and pad ids of ``config.json`` and the tokenizer plus the family's end-of-turn
+    tokens (``<|eot_id|>``, ``<|im_end|>``) where the tokenizer has them; the latter are ``end_ids``.
+    Every other special token of the tokenizer, and the mask, is banned: a reserved or header token
+    would otherwise be written into the user's document as text.
+    """
+    vocab = tokenizer.get_vocab()
+    ends = {int(vocab[name]) for name in end_of_turn if name in vocab} - {args.mask_token_id}
+    stops = {args.eos_token_id, args.pad_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id}
+    stops = ({int(i) for i in stops if i is not None} | ends) - {args.mask_token_id}
+    special = {int(i) for i, token in tokenizer.added_tokens_decoder.items() if token.special}
+    special |= {int(i) for i in tokenizer.all_special_ids}
+    banned = (special - stops) | {args.mask_token_id}
+    return tuple(sorted(stops)), tuple(sorted(ends)), tuple(sorted(banned))
+
+
 def load_model(path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> LoadedModel:
     path = Path(path).expanduser()
     config = read_config(path)
@@ -172,9 +196,7 @@ def load_model(path: Path | str, device: torch.device | str = "cpu", dtype: torc
     model.to(device=device, dtype=dtype)
     model.eval()
     tokenizer = load_tokenizer(path)
-    stop_ids = tuple(
-        sorted({int(i) for i in (args.eos_token_id, args.pad_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None})
-    )
+    stop_ids, end_ids, banned_ids = special_token_rules(tokenizer, args, family.end_of_turn)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -183,5 +205,7 @@ def load_model(path: Path | str, device: torch.device | str = "cpu", dtype: torc
         path=path,
         mask_id=args.mask_token_id,
         stop_ids=stop_ids,
+        end_ids=end_ids,
+        banned_ids=banned_ids,
         max_length=args.max_sequence_length,
     )

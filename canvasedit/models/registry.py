@@ -29,6 +29,8 @@ class Family:
     """True when the logit at position i predicts token i+1 (Dream); the backend realigns."""
     gguf_arch: str | None = None
     """llama.cpp's ``general.architecture`` for this family, or None where it has no GGUF form."""
+    end_of_turn: tuple[str, ...] = ()
+    """Tokens that end an answer in the family's chat format; they end a hole like end / pad."""
 
     def module_object(self) -> Any:
         """The family's module: ``ModelArgs``, ``WEIGHT_MAP``, the model class and its GGUF tables."""
@@ -45,7 +47,8 @@ class Family:
 
 
 ARCHITECTURES: dict[str, Family] = {
-    "LLaDAModelLM": Family("llada", "canvasedit.models.llada", "LLaDAModel", shift_logits=False, gguf_arch="llada"),
+    "LLaDAModelLM": Family("llada", "canvasedit.models.llada", "LLaDAModel", shift_logits=False, gguf_arch="llada",
+                           end_of_turn=("<|eot_id|>",)),
 }
 
 

@@ -48,6 +48,56 @@ def train_small_tokenizer(folder: Path, vocab_size: int = 320) -> None:
     fast.save_pretrained(str(folder))
 
 
+def write_padded_tokenizer(
+    folder: Path,
+    regular_size: int,
+    added: dict[int, str],
+    roles: dict[str, str],
+    chat_template: str | None = None,
+    base_vocab: int = 320,
+) -> None:
+    """A byte-level BPE whose ids sit where a real family's do, saved in the HF layout.
+
+    A small BPE is trained on the sample text; the rest of the regular range ``0 … regular_size-1``
+    is filled with unreachable ``<tN>`` entries, and the special tokens of ``added`` take their real
+    ids (LLaDA's mask at 126336, Dream's at 151666 …), so a tiny model built on it has the real
+    vocabulary size, special ids and banned rows. ``roles`` maps ``bos_token``/``eos_token``/
+    ``pad_token``/``mask_token`` to added-token strings.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=base_vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    tok.train_from_iterator(_SAMPLE_TEXT * 20, trainer)
+    data = json.loads(tok.to_str())
+    vocab = data["model"]["vocab"]
+    for i in range(len(vocab), regular_size):
+        vocab[f"<t{i}>"] = i
+    data["added_tokens"] = [
+        {"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": True}
+        for i, text in sorted(added.items())
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    config: dict[str, Any] = {
+        "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": False,
+        "add_bos_token": False, "add_eos_token": False, "model_max_length": 1_000_000, **roles,
+        "added_tokens_decoder": {
+            str(i): {"content": text, "lstrip": False, "normalized": False, "rstrip": False,
+                     "single_word": False, "special": True}
+            for i, text in sorted(added.items())
+        },
+    }
+    if chat_template is not None:
+        config["chat_template"] = chat_template
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
 def tokenizer_size(folder: Path) -> int:
     data = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
     ids = set(data["model"]["vocab"].values()) | {t["id"] for t in data.get("added_tokens", [])}
@@ -94,7 +144,7 @@ def write_random_llada(
             if (tokenizer_dir / name).exists():
                 shutil.copyfile(tokenizer_dir / name, folder / name)
     vocab = tokenizer_size(folder)
-    config = llada_config(vocab, **config_overrides)
+    config = llada_config(config_overrides.pop("vocab_size", vocab), **config_overrides)
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     torch.manual_seed(seed)
     model = LLaDAModel(ModelArgs.from_config(config))

@@ -20,6 +20,7 @@ class MockBackend:
     model_name = "mock"
     mask_id = 1
     stop_ids = (0,)
+    end_ids: tuple[int, ...] = ()
 
     def __init__(self, max_length: int = 512) -> None:
         self.max_length = max_length
@@ -27,6 +28,8 @@ class MockBackend:
         self.targets: dict[int, int] = {}
         self.strength: dict[int, float] = {}
         self.calls: list[torch.Tensor] = []
+        self.banned = torch.zeros(len(VOCAB), dtype=torch.bool)
+        self.banned[self.mask_id] = True
 
     def encode(self, text: str) -> list[int]:
         return [self.index[c] for c in text]
@@ -45,5 +48,4 @@ class MockBackend:
         for r, pos in enumerate(rows.tolist()):
             target = self.targets.get(pos, self.index["a"])
             out[:, r, target] = self.strength.get(pos, 2.0)
-        out[:, :, self.mask_id] = float("-inf")
         return out

@@ -150,3 +150,62 @@ def test_generator_is_seeded_per_call():
     torch.manual_seed(999)  # global RNG state must not matter
     r2 = fill(TEXT, [Hole(4, 5, length=8)], b, p).run().text
     assert r1 == r2
+
+
+class BannedMassBackend(MockBackend):
+    """Two masked positions whose order flips if banned rows are dropped before the softmax."""
+
+    def __init__(self, first: int) -> None:
+        super().__init__()
+        self.first = first
+        self.banned[[self.index["y"], self.index["z"]]] = True
+
+    def logits(self, ids, rows=None):
+        out = super().logits(ids, rows)
+        rows = torch.arange(ids.shape[1]) if rows is None else rows
+        a, b, y, z = (self.index[c] for c in "abyz")
+        for r, pos in enumerate(rows.tolist()):
+            out[:, r] = -9.0
+            if pos == self.first:  # most mass on allowed tokens
+                out[:, r, [a, b, y]] = torch.tensor([3.0, 2.0, 0.0])
+            else:  # more mass on a banned token: its full-softmax confidence is lower
+                out[:, r, [a, b, z]] = torch.tensor([3.0, 1.0, 2.2])
+        return out
+
+
+def test_confidence_is_normalised_over_banned_rows_too():
+    b = BannedMassBackend(first=5)
+    run = fill(TEXT, [Hole(4, 4, length=2)], b, SamplerParams(steps=2))
+    events = list(run)
+    # Over the full softmax position 5 (p = 0.705) beats position 4 (p = 0.631); renormalised without
+    # the banned rows the order would be the other way round (0.731 vs 0.881).
+    assert [c.offset for c in events[0].committed] == [1]
+    assert events[0].committed[0].confidence == pytest.approx(0.7054, abs=1e-3)
+    assert run.result.holes[0].text == "aa"
+
+
+def test_banned_tokens_are_never_chosen_even_when_most_likely():
+    b = MockBackend()
+    b.targets = {4: b.index["q"], 5: b.index["r"]}
+    b.strength = {4: 9.0, 5: 9.0}
+    b.banned[b.index["q"]] = True
+    for params in (SamplerParams(steps=2), SamplerParams(steps=2, temperature=1.0, top_k=3)):
+        run = fill(TEXT, [Hole(4, 4, length=2)], b, params)
+        committed = {c.offset: c.token for e in run for c in e.committed}
+        assert committed[0] != b.index["q"] and committed[1] == b.index["r"]
+
+
+def test_end_tokens_are_dropped_and_an_end_of_turn_closes_the_hole():
+    b = backend_with_targets("abXcd", 4)
+    b.targets[6] = b.index["<end>"]
+    run = fill(TEXT, [Hole(4, 4, length=5)], b, SamplerParams(steps=5))
+    events = list(run)
+    assert run.result.holes[0].text == "abcd"  # an end / pad token anywhere is dropped
+    assert events[-1].holes[0] == "abcd"
+    b.end_ids = (b.index["X"],)  # as <|eot_id|> is for LLaDA-Instruct
+    b.targets[6] = b.index["X"]
+    run = fill(TEXT, [Hole(4, 4, length=5)], b, SamplerParams(steps=5))
+    events = list(run)
+    assert run.result.holes[0].text == "ab"  # nothing after the end of the turn is written
+    assert run.result.text == "x = ab1\ny = 2\n"
+    assert events[-1].holes[0] == "ab"

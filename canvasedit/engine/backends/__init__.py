@@ -31,7 +31,11 @@ class Backend(Protocol):
     model_name: str
     mask_id: int
     stop_ids: tuple[int, ...]
-    """End / pad tokens: a hole may end early with them; they are trimmed from the hole's text."""
+    """End / pad / end-of-turn tokens: a hole may end early with them; none reaches the text."""
+    end_ids: tuple[int, ...]
+    """The end-of-turn tokens among them: nothing after one is written."""
+    banned: torch.Tensor
+    """``(V,)`` bool on the backend's device: tokens never chosen (the mask, other special tokens, padded rows)."""
     max_length: int
 
     def encode(self, text: str) -> list[int]: ...
@@ -43,7 +47,11 @@ class Backend(Protocol):
         ...
 
     def logits(self, ids: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-        """Float32 logits ``(B, R, V)`` for canvas ``ids (B, T)`` at ``rows (R,)`` (all rows when None)."""
+        """Float32 logits ``(B, R, V)`` for canvas ``ids (B, T)`` at ``rows (R,)`` (all rows when None).
+
+        Every row of the LM head is returned as the model computed it, banned ones included: the
+        sampler normalises over all of them, as the reference samplers do, and only bans the choice.
+        """
         ...
 
 

@@ -119,11 +119,15 @@ class GGUFBackend:
         self.mask_id = int(mask)
         stops = {lib.llama_vocab_eos(self._vocab), lib.llama_vocab_eot(self._vocab), lib.llama_vocab_pad(self._vocab)}
         self.stop_ids = tuple(sorted(int(t) for t in stops if t != lib.LLAMA_TOKEN_NULL and t != self.mask_id))
-        # Unused ids (an embedding padded past the vocabulary) and the mask itself are never predicted.
-        unused = np.array([lib.llama_vocab_get_attr(self._vocab, t) & lib.LLAMA_TOKEN_ATTR_UNUSED
-                           for t in range(self.n_vocab)], dtype=bool)
-        unused[self.mask_id] = True
-        self._banned = torch.from_numpy(unused)
+        eot = lib.llama_vocab_eot(self._vocab)
+        self.end_ids = (int(eot),) if eot not in (lib.LLAMA_TOKEN_NULL, self.mask_id) else ()
+        # Never chosen: unused ids (an embedding padded past the vocabulary), the mask, and every
+        # control token that does not end a hole (reserved and header tokens would reach the text).
+        attrs = np.array([lib.llama_vocab_get_attr(self._vocab, t) for t in range(self.n_vocab)], dtype=np.int64)
+        banned = (attrs & (lib.LLAMA_TOKEN_ATTR_UNUSED | lib.LLAMA_TOKEN_ATTR_CONTROL)) != 0
+        banned[list(self.stop_ids)] = False
+        banned[self.mask_id] = True
+        self.banned = torch.from_numpy(banned)
 
         # One batch for the life of the backend; positions and sequence ids never change.
         batch = lib.llama_batch_init(self.max_length, 0, 1)
@@ -204,7 +208,7 @@ class GGUFBackend:
                     raise BackendUnavailable(f"llama.cpp decode failed ({status}): {_last_log_error()}")
                 raw = np.ctypeslib.as_array(self._lib.llama_get_logits(self._ctx), shape=(T, self.n_vocab))
                 out[b] = torch.from_numpy(raw[src])
-        return out.masked_fill_(self._banned, float("-inf"))
+        return out
 
     def close(self) -> None:
         lib = self._lib

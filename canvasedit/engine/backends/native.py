@@ -26,17 +26,18 @@ class NativeBackend:
         self.model_name = loaded.name
         self.mask_id = loaded.mask_id
         self.stop_ids = loaded.stop_ids
+        self.end_ids = loaded.end_ids
         self.max_length = loaded.max_length
         self.shift_logits = loaded.family.shift_logits
-        # Rows of the LM head that no token of the tokenizer can produce (LLaDA pads its
-        # embedding to 126464 rows for 126349 tokens) and the mask itself are never predicted.
+        # Never chosen: rows of the LM head that no token of the tokenizer can produce (LLaDA pads
+        # its embedding to 126464 rows for 126349 tokens), the mask and every non-stop special token.
         vocab = len(self.tokenizer)
         rows = self.model.lm_head.weight.shape[0]
         banned = torch.zeros(rows, dtype=torch.bool)
         if vocab < rows:
             banned[vocab:] = True
-        banned[self.mask_id] = True
-        self._banned = banned.to(device)
+        banned[[i for i in loaded.banned_ids if i < rows]] = True
+        self.banned = banned.to(device)
         self._token_text: dict[int, str] = {}
 
     @classmethod
@@ -71,5 +72,4 @@ class NativeBackend:
             h = h[:, rows]  # (B, R, C)
         elif self.shift_logits:
             h = torch.cat([h[:, :1], h[:, :-1]], dim=1)
-        out = self.model.lm_head(h).float()  # (B, R, V)
-        return out.masked_fill(self._banned, float("-inf"))
+        return self.model.lm_head(h).float()  # (B, R, V): every row, banned ones included
