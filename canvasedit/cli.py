@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from canvasedit.config import ALGORITHMS
+from canvasedit.params import ALGORITHMS, SCHEDULES
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 SUBCOMMANDS = ("fill", "bench", "models", "export-gguf")
@@ -42,10 +42,11 @@ def _fail(message: str) -> int:
 
 def _sampler_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("sampler")
-    g.add_argument("--steps", type=int, default=None, help="denoising steps for the whole fill (default 32)")
+    g.add_argument("--steps", type=int, default=None,
+                   help="denoising steps for the whole fill, all holes and blocks together")
     g.add_argument("--block-length", type=int, default=None, help="semi-autoregressive block length; 0 = off")
-    g.add_argument("--alg", choices=ALGORITHMS, default=None)
-    g.add_argument("--schedule", choices=["block", "timestep"], default="block",
+    g.add_argument("--alg", choices=ALGORITHMS, default=None, help="which masked positions to commit first")
+    g.add_argument("--schedule", choices=SCHEDULES, default=None,
                    help="per-step counts as LLaDA (block) or Dream (timestep) spread them")
     g.add_argument("--temperature", type=float, default=None)
     g.add_argument("--top-k", type=int, default=None)
@@ -54,6 +55,8 @@ def _sampler_arguments(parser: argparse.ArgumentParser) -> None:
                    help="also commit every position whose confidence clears this (parallel decoding)")
     g.add_argument("--revise-below", type=float, default=None,
                    help="re-mask committed tokens whose probability falls below this; 0 = off")
+    g.add_argument("--alg-temp", type=float, default=None,
+                   help="draw the positions to commit from softmax(confidence / T) instead of the top-k")
     g.add_argument("--seed", type=int, default=None)
 
 
@@ -64,7 +67,9 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_fill_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="canvasedit fill", description="Fill holes in a file with a diffusion LM.")
+    p = argparse.ArgumentParser(prog="canvasedit fill", description="Fill holes in a file with a diffusion LM.",
+                                epilog="Unset sampler flags follow config.toml's [sampler], then the active "
+                                       "model family's recipe.")
     p.add_argument("file", type=Path)
     p.add_argument("--hole", action="append", default=[], metavar="L:C-L:C[:N]",
                    help="a hole; repeat for several holes, filled jointly")
@@ -102,26 +107,20 @@ def parse_holes(text: str, holes: list[str], revisions: list[str], fraction: flo
     return out
 
 
-def sampler_params(args: argparse.Namespace, settings):
-    """The sampler settings from config.toml, overridden by the flags given on the command line."""
-    from dataclasses import replace
-
-    from canvasedit.engine import Schedule
-    from canvasedit.engine.sampling import params_from_settings
-
-    params = params_from_settings(settings.sampler)
-    overrides = {
-        "steps": args.steps, "block_length": args.block_length, "temperature": args.temperature,
-        "top_k": args.top_k, "top_p": args.top_p, "threshold": args.threshold,
-        "revise_below": args.revise_below, "seed": args.seed,
+def flag_layer(args: argparse.Namespace) -> dict:
+    """The sampler settings given on the command line (unset flags are None: they follow config.toml)."""
+    return {
+        "steps": args.steps, "block_length": args.block_length, "algorithm": args.alg, "schedule": args.schedule,
+        "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "threshold": args.threshold,
+        "alg_temp": args.alg_temp, "revise_below": args.revise_below, "seed": args.seed,
     }
-    params = replace(params, **{k: v for k, v in overrides.items() if v is not None})
-    if args.alg is not None:
-        from canvasedit.engine import Remasking
 
-        params = replace(params, remasking=Remasking(args.alg))
-    params = replace(params, schedule=Schedule(args.schedule))
-    return params.validate()
+
+def sampler_params(args: argparse.Namespace, settings, backend):
+    """The model family's recipe, overridden by config.toml's [sampler], overridden by the flags given."""
+    from canvasedit.params import SamplerParams
+
+    return SamplerParams.layered(backend.recipe, settings.sampler, flag_layer(args))
 
 
 def run_fill(argv: list[str]) -> int:
@@ -131,6 +130,7 @@ def run_fill(argv: list[str]) -> int:
     from canvasedit.engine import EngineError, fill, open_backend
     from canvasedit.models.catalog import resolve_model
     from canvasedit.models.errors import ModelError
+    from canvasedit.params import ParamsError, SamplerParams
 
     try:
         if not args.file.is_file():
@@ -138,9 +138,10 @@ def run_fill(argv: list[str]) -> int:
         doc = load_document(args.file)
         holes = parse_holes(doc.text, args.hole, args.revise, args.revise_fraction)
         settings = load_settings()
-        params = sampler_params(args, settings)
+        SamplerParams.layered(settings.sampler, flag_layer(args))  # bad flags fail before the model loads
         backend = open_backend(resolve_model(args.model or settings.model.active or None),
                                device=args.device or settings.model.device)
+        params = sampler_params(args, settings, backend)
         run = fill(doc.text, holes, backend, params)
         for event in run:
             if args.stream and not args.json:
@@ -158,7 +159,7 @@ def run_fill(argv: list[str]) -> int:
             sys.stdout.write(result.text)
             sys.stdout.flush()
         return EXIT_OK
-    except (ModelError, EngineError, DocumentError, ConfigError, UsageError) as exc:
+    except (ModelError, EngineError, DocumentError, ConfigError, UsageError, ParamsError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print("canvasedit: interrupted; the file is unchanged", file=sys.stderr)

@@ -6,7 +6,7 @@
 
 The file has one table per section; every key is optional and falls back to its default:
 
-    [sampler]
+    [sampler]            # each key overrides the active model family's recipe; leave it out to follow it
     steps = 32
     algorithm = "low_confidence"
 
@@ -42,51 +42,15 @@ import tomli_w
 
 from canvasedit import paths
 from canvasedit.document import DocumentError, atomic_write
+from canvasedit.params import ParamsError, SamplerParams, check_layer
 
-ALGORITHMS = ("low_confidence", "margin", "entropy", "random")
-"""Remasking strategies the engine implements: which masked positions to commit first."""
+SAMPLER_KEYS = tuple(f.name for f in dataclasses.fields(SamplerParams))
+
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
 
 
 class ConfigError(ValueError):
     """``config.toml`` is not valid TOML, or a setting has the wrong type or an out-of-range value."""
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """How the diffusion model fills a hole (the defaults of the engine's sampler)."""
-
-    SECTION: ClassVar[str] = "sampler"
-    steps: int = 32
-    """Denoising steps per hole; more steps commit fewer tokens each and are slower but better."""
-    block_length: int = 0
-    """Tokens per semi-autoregressive block, filled left to right; 0 = the whole hole at once."""
-    algorithm: str = "low_confidence"
-    """Which masked positions to commit each step: low_confidence, margin, entropy or random."""
-    temperature: float = 0.0
-    """Sampling temperature; 0 picks the most likely token (deterministic)."""
-    top_k: int = 0
-    """Keep only the k most likely tokens before sampling; 0 = off."""
-    top_p: float = 1.0
-    """Nucleus sampling: keep the smallest set of tokens whose probability reaches p; 1 = off."""
-    threshold: float = 0.0
-    """Commit every position whose confidence exceeds this in one step (parallel decoding); 0 = off."""
-    revise_below: float = 0.0
-    """Re-mask committed tokens whose confidence falls below this so later steps can revise them; 0 = off."""
-    seed: int = 0
-    """Seed for the sampler's random generator, so a fill can be reproduced."""
-
-    def __post_init__(self) -> None:
-        _check_types(self)
-        _require(self, "steps", self.steps >= 1, "an integer >= 1")
-        _require(self, "block_length", self.block_length >= 0, "an integer >= 0 (0 = whole hole)")
-        _require(self, "algorithm", self.algorithm in ALGORITHMS, f"one of {', '.join(ALGORITHMS)}")
-        _require(self, "temperature", self.temperature >= 0.0, "a number >= 0")
-        _require(self, "top_k", self.top_k >= 0, "an integer >= 0 (0 = off)")
-        _require(self, "top_p", 0.0 < self.top_p <= 1.0, "a number in (0, 1]")
-        _require(self, "threshold", 0.0 <= self.threshold <= 1.0, "a number in [0, 1] (0 = off)")
-        _require(self, "revise_below", 0.0 <= self.revise_below <= 1.0, "a number in [0, 1] (0 = off)")
-        _require(self, "seed", self.seed >= 0, "an integer >= 0")
 
 
 @dataclass(frozen=True)
@@ -132,8 +96,9 @@ class ModelSettings:
 class Settings:
     """Everything in ``config.toml``."""
 
-    sampler: SamplerSettings = field(default_factory=SamplerSettings)
-    """Defaults for filling holes."""
+    sampler: dict[str, Any] = field(default_factory=dict)
+    """Sampler settings the user chose (``canvasedit.params`` names); each one overrides the active
+    model family's recipe, and a setting left out follows the recipe."""
     editor: EditorSettings = field(default_factory=EditorSettings)
     """Editor behaviour and appearance."""
     model: ModelSettings = field(default_factory=ModelSettings)
@@ -142,12 +107,16 @@ class Settings:
     """User key overrides: binding id (such as ``fill``) → key string (such as ``ctrl+g``)."""
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "sampler", check_layer(self.sampler))
+        except ParamsError as exc:
+            raise ConfigError(f"sampler.{exc}") from None
         for binding, key in self.keys.items():
             if not isinstance(binding, str) or not isinstance(key, str):
                 raise ConfigError(f"keys.{binding} must be a string such as \"ctrl+g\", found {_describe(key)}")
 
 
-_SECTIONS = (SamplerSettings, EditorSettings, ModelSettings)
+_SECTIONS = (EditorSettings, ModelSettings)
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -160,6 +129,10 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         return Settings()
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix it or delete it to use the defaults") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; fix it or delete it to use the defaults") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         return settings_from_dict(data)
     except ConfigError as exc:
@@ -178,8 +151,9 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
             if _field_types(cls)[key] is float and type(value) is int:
                 values[key] = float(value)
         sections[cls.SECTION] = cls(**values)
+    sampler = {key: value for key, value in _table(data, "sampler").items() if key in SAMPLER_KEYS}
     keys = _table(data, "keys")
-    return Settings(**sections, keys=dict(keys))
+    return Settings(**sections, sampler=sampler, keys=dict(keys))
 
 
 def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:

@@ -34,6 +34,33 @@ def run(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--seed", "123456789012345678901234567890"], "seed must be an integer in [0, 2^63)"),
+        (["--temperature", "nan"], "temperature must be a finite number"),
+        (["--temperature", "inf"], "temperature must be a finite number"),
+        (["--steps", "0"], "steps must be an integer in"),
+        (["--threshold", "2"], "threshold must be a number in [0, 1]"),
+    ],
+)
+def test_bad_sampler_flags_exit_2_with_one_line(capsys, source, tiny_model_dir, flags, message):
+    code, out, err = run(capsys, "fill", str(source), "--hole", "1:1-1:1:4", "--model", str(tiny_model_dir), *flags)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_schedule_follows_the_family_recipe_unless_given(capsys, source, tiny_model_dir):
+    code, out, _ = run(capsys, "fill", str(source), "--hole", "1:1-1:1:16", "--model", str(tiny_model_dir),
+                       "--steps", "8", "--json", "--stream")
+    assert code == 0
+    block = [len(e["committed"]) for e in json.loads(out)["trace"]]
+    assert block == [2] * 8  # LLaDA's recipe: the block schedule
+    code, out, _ = run(capsys, "fill", str(source), "--hole", "1:1-1:1:16", "--model", str(tiny_model_dir),
+                       "--steps", "8", "--json", "--stream", "--schedule", "timestep")
+    assert [len(e["committed"]) for e in json.loads(out)["trace"]] == [1, 2, 2, 2, 2, 2, 2, 3]
+
+
 def test_fill_several_holes_prints_the_document(capsys, source, tiny_model_dir):
     code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--hole", "10:5-10:5:6",
                          "--model", str(tiny_model_dir), "--steps", "4")
@@ -89,6 +116,7 @@ def test_output_file(capsys, source, tmp_path, tiny_model_dir):
         ("99:1-99:4", "line 99"),
         ("6:12-6:31,overlap", "bad --hole"),
         ("1:1-1:1:5000", "reads at most"),
+        ("1:1-1:1:10000000000", "reads at most"),  # refused before a mask list of that length exists
     ],
 )
 def test_bad_holes_exit_2_with_one_line(capsys, source, tiny_model_dir, hole, message):

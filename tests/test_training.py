@@ -88,3 +88,12 @@ def test_the_gpu_preset_is_the_bigger_model_the_card_promises():
             sizes[name] = sum(p.numel() for p in LLaDAModel(model_args(PRESETS[name])).parameters())
     assert 5e6 <= sizes["cpu"] <= 20e6
     assert 20e6 <= sizes["gpu"] <= 40e6
+
+
+def test_export_never_defaults_to_the_bundled_model(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    from training.default_model import parse_args
+
+    args = parse_args(["all", "--run", str(tmp_path / "run")])
+    assert args.out == tmp_path / "run" / "model"
+    assert "bundled" not in str(args.out)

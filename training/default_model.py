@@ -268,8 +268,8 @@ def model_args(preset: Preset) -> ModelArgs:
     return ModelArgs(
         d_model=preset.d_model, n_layers=preset.n_layers, n_heads=preset.n_heads, n_kv_heads=preset.n_heads,
         mlp_hidden_size=preset.mlp_hidden, vocab_size=preset.vocab, embedding_size=preset.vocab,
-        max_sequence_length=preset.seq_len, rope_theta=10000.0, rms_norm_eps=1e-5, weight_tying=False,
-        mask_token_id=MASK_ID, eos_token_id=EOS_ID, pad_token_id=PAD_ID, include_bias=False,
+        max_sequence_length=preset.seq_len, rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
+        include_bias=False,
     )
 
 
@@ -337,7 +337,7 @@ def save_checkpoint(run: Path, model: LLaDAModel, opt: torch.optim.Optimizer, st
 
     ckpt = run / "checkpoint"
     ckpt.mkdir(exist_ok=True)
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight" or not model.args.weight_tying}
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight" or not model.args.tie_word_embeddings}
     names = {id(p): n for n, p in model.named_parameters()}
     for p, s in opt.state.items():
         for key in ("exp_avg", "exp_avg_sq"):
@@ -504,7 +504,7 @@ def export(run: Path, out: Path) -> None:
         "d_model": args.d_model, "n_layers": args.n_layers, "n_heads": args.n_heads, "n_kv_heads": args.n_kv_heads,
         "mlp_hidden_size": args.mlp_hidden_size, "vocab_size": args.vocab_size, "embedding_size": args.embedding_size,
         "max_sequence_length": args.max_sequence_length, "rope_theta": args.rope_theta,
-        "rms_norm_eps": args.rms_norm_eps, "weight_tying": args.weight_tying, "include_bias": False,
+        "rms_norm_eps": args.rms_norm_eps, "weight_tying": args.tie_word_embeddings, "include_bias": False,
         "include_qkv_bias": False, "layer_norm_type": "rms", "activation_type": "silu", "rope": True, "alibi": False,
         "mask_token_id": MASK_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "torch_dtype": "float16",
         "canvasedit": {"trained_tokens": state["tokens"], "trained_minutes": round(state["elapsed"] / 60, 1),
@@ -522,7 +522,7 @@ def export(run: Path, out: Path) -> None:
     print(f"exported to {out}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=["corpus", "tokenizer", "train", "export", "evaluate", "all"])
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "default")
@@ -532,8 +532,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--max-docs", type=int, default=None, help="at most N documents per split (quick runs)")
     parser.add_argument("--eval-cases", type=int, default=200, help="infill cases per kind in the evaluation")
-    parser.add_argument("--out", type=Path, default=ROOT / "canvasedit" / "models" / "bundled" / "canvasedit-tiny")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="model folder to export to (default: RUN/model; the bundled model is replaced only "
+                             "when its folder is given explicitly)")
     a = parser.parse_args(argv)
+    a.out = a.out or a.run / "model"
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
     preset = PRESETS[a.preset]
     if a.threads:
         preset = replace(preset, threads=a.threads)

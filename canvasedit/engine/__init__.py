@@ -11,8 +11,7 @@ from canvasedit.engine.backends import Backend, open_backend
 from canvasedit.engine.canvas import Hole
 from canvasedit.engine.errors import BackendUnavailable, BadHole, BadParams, ContextTooLong, EngineError
 from canvasedit.engine.fill import FillResult, FillRun, FilledHole, Piece, StepEvent, fill
-from canvasedit.engine.sampling import Remasking, SamplerParams
-from canvasedit.engine.schedule import Schedule
+from canvasedit.params import ParamsError, Remasking, SamplerParams, Schedule
 
 __all__ = [
     "Backend",
@@ -24,6 +23,7 @@ __all__ = [
     "FillResult",
     "FillRun",
     "FilledHole",
+    "ParamsError",
     "Hole",
     "Piece",
     "Remasking",

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from canvasedit.engine.errors import BadHole, ContextTooLong
+from canvasedit.models.spec import FamilySpec
 
 DEFAULT_HOLE_TOKENS = 32
 # A character is at most a few byte-level tokens and a token rarely spans more than ~16 characters:
@@ -81,6 +82,24 @@ class HoleSpan:
 
 
 @dataclass(frozen=True)
+class CanvasLayout:
+    """What a model family needs around the document's tokens (from its ``FamilySpec``)."""
+
+    begin: int | None = None
+    """A token the canvas starts with (BOS, [CLS]) when the window starts at the document's start."""
+    begin_always: bool = False
+    """Start every canvas with ``begin``, even a window cut out of a long document."""
+    finish: int | None = None
+    """A token every canvas ends with ([SEP])."""
+    shifted: bool = False
+    """The family reads token i's logits at position i−1, so no hole may start the canvas."""
+
+    @classmethod
+    def of(cls, spec: FamilySpec, begin: int | None, finish: int | None) -> CanvasLayout:
+        return cls(begin=begin, begin_always=spec.begin_always, finish=finish, shifted=spec.shift_logits)
+
+
+@dataclass(frozen=True)
 class Canvas:
     ids: torch.Tensor
     """(T,) canvas tokens; hole positions hold the mask id (revision holes their own tokens)."""
@@ -89,6 +108,8 @@ class Canvas:
     """The document cut at the holes: ``len(spans) + 1`` strings, kept verbatim for the result."""
     context: tuple[int, int]
     """Tokens of text kept before the first hole and after the last one."""
+    lead: int = 0
+    """Layout tokens before the text (a BOS); the text's first kept token is at this position."""
 
 
 def validate_holes(text: str, holes: Sequence[Hole]) -> list[Hole]:
@@ -119,6 +140,7 @@ def build_canvas(
     max_length: int,
     mask_id: int,
     default_length: int = DEFAULT_HOLE_TOKENS,
+    layout: CanvasLayout = CanvasLayout(),
 ) -> Canvas:
     ordered = validate_holes(text, holes)
     cuts = [0]
@@ -127,24 +149,34 @@ def build_canvas(
     cuts.append(len(text))
     segments = tuple(text[cuts[2 * i] : cuts[2 * i + 1]] for i in range(len(ordered) + 1))
 
+    reserved = int(layout.begin is not None) + int(layout.finish is not None)
+    room = max_length - reserved
     hole_ids: list[list[int]] = []
     originals: list[tuple[int, ...]] = []
+    need = 0
     for hole in ordered:
+        if hole.length is not None and hole.length > room:  # before any list of that length is built
+            raise ContextTooLong(
+                f"a hole of {hole.length} tokens does not fit: the model reads at most {max_length} tokens"
+            )
         own = tuple(encode(text[hole.start : hole.end]))
         originals.append(own)
         if hole.revise is not None:
             hole_ids.append(list(own))
-            continue
-        n = hole.length if hole.length is not None else (len(own) if own else default_length)
-        hole_ids.append([mask_id] * n)
-    middle = [encode(s) for s in segments[1:-1]]
-    need = sum(len(h) for h in hole_ids) + sum(len(m) for m in middle)
-    if need > max_length:
+        else:
+            n = hole.length if hole.length is not None else (len(own) if own else default_length)
+            hole_ids.append([mask_id] * min(n, room + 1))
+        need += len(hole_ids[-1])
+        if need > room:
+            break
+    middle = [encode(s) for s in segments[1:-1]] if need <= room else []
+    need += sum(len(m) for m in middle)
+    if need > room:
         raise ContextTooLong(
-            f"the holes and the text between them need {need} tokens but the model reads at most "
+            f"the holes and the text between them need more than {room} tokens but the model reads at most "
             f"{max_length}; fill fewer or shorter holes at a time"
         )
-    budget = max_length - need
+    budget = room - need
     char_cap = budget * _CHARS_PER_TOKEN_BOUND
     prefix = encode(segments[0][-char_cap:] if char_cap else "")
     suffix = encode(segments[-1][:char_cap] if char_cap else "")
@@ -154,7 +186,15 @@ def build_canvas(
     left = prefix[len(prefix) - n_left :]
     right = suffix[:n_right]
 
-    ids: list[int] = list(left)
+    ids: list[int] = []
+    whole_start = n_left == len(prefix) and (not char_cap or len(segments[0]) <= char_cap)
+    if layout.begin is not None and (layout.begin_always or whole_start or (layout.shifted and not left)):
+        ids.append(layout.begin)
+    if layout.shifted and not ids and not left:
+        raise BadHole("this model reads each token from the one before it and has no start token for a hole "
+                      "at the start of its context; give the hole some text before it")
+    lead = len(ids)
+    ids.extend(left)
     spans = []
     for i, hole in enumerate(ordered):
         start = len(ids)
@@ -163,4 +203,6 @@ def build_canvas(
         if i < len(middle):
             ids.extend(middle[i])
     ids.extend(right)
-    return Canvas(torch.tensor(ids, dtype=torch.long), tuple(spans), segments, (n_left, n_right))
+    if layout.finish is not None:
+        ids.append(layout.finish)
+    return Canvas(torch.tensor(ids, dtype=torch.long), tuple(spans), segments, (n_left, n_right), lead)

@@ -126,12 +126,12 @@ def _score(
     the reference samplers compute them (LLaDA ``generate``: ``softmax(logits)`` over the whole head).
     """
     greedy = params.temperature == 0 and params.top_k == 0 and params.top_p == 1.0
-    if greedy and params.remasking is not Remasking.RANDOM:
+    if greedy and params.algorithm is not Remasking.RANDOM:
         # One fused pass over the vocabulary (a Triton kernel on CUDA) instead of softmax, gather and top-2.
         x0, p_x0, margin, neg_entropy = greedy_confidence(logits, banned)
         conf = {Remasking.LOW_CONFIDENCE: p_x0, Remasking.MARGIN: margin, Remasking.ENTROPY: neg_entropy}
-        return x0, p_x0, conf[params.remasking]
+        return x0, p_x0, conf[params.algorithm]
     filtered = filter_logits(logits, params.top_k, params.top_p)
     x0 = choose_tokens(filtered.masked_fill(banned, float("-inf")), params.temperature, generator)  # (R,)
     probs = filtered.softmax(-1)
-    return x0, probs.gather(-1, x0[:, None]).squeeze(-1), confidence(probs, x0, params.remasking, generator, banned)
+    return x0, probs.gather(-1, x0[:, None]).squeeze(-1), confidence(probs, x0, params.algorithm, generator, banned)

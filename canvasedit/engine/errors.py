@@ -5,6 +5,8 @@ The CLI prints ``str(error)`` as one line and exits with code 2; the editor show
 
 from __future__ import annotations
 
+from canvasedit.params import ParamsError
+
 
 class EngineError(Exception):
     """Base class for every engine failure that is the caller's input, not a bug."""
@@ -18,7 +20,7 @@ class ContextTooLong(EngineError, ValueError):
     """The holes (and the text between them) do not fit in the model's context window."""
 
 
-class BadParams(EngineError, ValueError):
+class BadParams(EngineError, ParamsError):
     """Sampler parameters out of range (steps < 1, threshold outside [0, 1], …)."""
 
 

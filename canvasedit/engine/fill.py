@@ -108,10 +108,12 @@ class FillRun:
     """One fill in progress: an iterator of ``StepEvent`` that ends with ``result`` set."""
 
     def __init__(self, text: str, holes: Sequence[Hole], backend: Backend, params: SamplerParams) -> None:
-        self.params = params.validate()
+        self.params = params
         self.backend = backend
         self.original = text
-        self.canvas: Canvas = build_canvas(text, holes, backend.encode, backend.max_length, backend.mask_id)
+        self.canvas: Canvas = build_canvas(
+            text, holes, backend.encode, backend.max_length, backend.mask_id, layout=backend.layout
+        )
         self.result: FillResult | None = None
         self.cancelled = False
         self._cancel = threading.Event()

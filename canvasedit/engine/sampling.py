@@ -1,7 +1,7 @@
-"""Sampler parameters and the pure tensor helpers of one denoising step.
+"""The pure tensor helpers of one denoising step; the parameters are ``canvasedit.params.SamplerParams``.
 
-One frozen ``SamplerParams``; overrides go through ``dataclasses.replace``. The helpers work on
-whole ``(R, V)`` tensors (R = canvas rows being scored this step), never per row in Python:
+The helpers work on whole ``(R, V)`` tensors (R = canvas rows being scored this step), never per
+row in Python:
 
     logits = filter_logits(logits, top_k=50, top_p=0.95)
     x0 = choose_tokens(logits, temperature, generator)          # Gumbel-max in float64 (LLaDA)
@@ -15,71 +15,12 @@ and top-k filtering), Fast-dLLM (confidence-threshold parallel decoding).
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import Any
-
 import torch
 
 from canvasedit.engine.errors import BadParams
-from canvasedit.engine.schedule import Schedule
+from canvasedit.params import Remasking, SamplerParams
 
-
-class Remasking(enum.Enum):
-    """Which still-masked positions are committed first."""
-
-    LOW_CONFIDENCE = "low_confidence"
-    """Highest probability of the chosen token first (LLaDA low_confidence, Dream maskgit_plus)."""
-    MARGIN = "margin"
-    """Largest gap between the two most likely tokens first (Dream topk_margin)."""
-    ENTROPY = "entropy"
-    """Lowest entropy first, ranked by Σ p·log p (Dream entropy)."""
-    RANDOM = "random"
-    """Uniformly random order (LLaDA random)."""
-
-
-@dataclass(frozen=True)
-class SamplerParams:
-    steps: int = 32
-    """Denoising steps for the whole fill (all blocks together)."""
-    block_length: int = 0
-    """Semi-autoregressive block length inside each hole; 0 fills each hole as one block."""
-    remasking: Remasking = Remasking.LOW_CONFIDENCE
-    schedule: Schedule = Schedule.BLOCK
-    temperature: float = 0.0
-    """0 picks the argmax (deterministic); above 0 samples with Gumbel-max noise."""
-    top_k: int = 0
-    """Keep only the k most likely tokens before sampling; 0 is off."""
-    top_p: float = 1.0
-    """Nucleus filtering before sampling; 1.0 is off."""
-    threshold: float = 0.0
-    """Also commit every masked position whose confidence is at least this (Fast-dLLM); 0 is off."""
-    revise_below: float = 0.0
-    """Re-mask tokens committed earlier in this fill whose probability fell below this; 0 is off."""
-    max_revisions: int = 1
-    """How often one position may be re-masked, so revision always ends."""
-    seed: int = 0
-    eps: float = 1e-3
-    """Final timestep of the TIMESTEP schedule (Dream's ``eps``)."""
-
-    def validate(self) -> SamplerParams:
-        if self.steps < 1:
-            raise BadParams(f"steps must be at least 1, got {self.steps}")
-        if self.block_length < 0:
-            raise BadParams(f"block length must be 0 (off) or positive, got {self.block_length}")
-        if self.temperature < 0:
-            raise BadParams(f"temperature must be >= 0, got {self.temperature}")
-        if self.top_k < 0:
-            raise BadParams(f"top-k must be >= 0, got {self.top_k}")
-        if not 0.0 < self.top_p <= 1.0:
-            raise BadParams(f"top-p must be in (0, 1], got {self.top_p}")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise BadParams(f"threshold must be in [0, 1], got {self.threshold}")
-        if not 0.0 <= self.revise_below <= 1.0:
-            raise BadParams(f"revise-below must be in [0, 1], got {self.revise_below}")
-        if not 0.0 < self.eps < 1.0:
-            raise BadParams(f"eps must be in (0, 1), got {self.eps}")
-        return self
+__all__ = ["Remasking", "SamplerParams", "choose_tokens", "confidence", "filter_logits", "select_positions"]
 
 
 def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
@@ -153,22 +94,3 @@ def select_positions(
     if threshold > 0:
         chosen |= (threshold_conf if threshold_conf is not None else conf) >= threshold
     return chosen.nonzero().flatten()
-
-
-def params_from_settings(settings: Any) -> SamplerParams:
-    """``SamplerParams`` from any object with the sampler settings' attributes (``config.SamplerSettings``).
-
-    Duck-typed so the engine does not depend on the settings module; 0 means "off" for
-    ``top_k``, ``threshold`` and ``revise_below`` in both.
-    """
-    return SamplerParams(
-        steps=int(settings.steps),
-        block_length=int(settings.block_length),
-        remasking=Remasking(settings.algorithm),
-        temperature=float(settings.temperature),
-        top_k=int(settings.top_k),
-        top_p=float(settings.top_p),
-        threshold=float(settings.threshold),
-        revise_below=float(settings.revise_below),
-        seed=int(settings.seed),
-    ).validate()

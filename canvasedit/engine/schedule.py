@@ -13,14 +13,11 @@ put masks back are absorbed; with no revision the counts equal the precomputed r
 
 from __future__ import annotations
 
-import enum
-
 import torch
 
+from canvasedit.params import Schedule
 
-class Schedule(enum.Enum):
-    BLOCK = "block"
-    TIMESTEP = "timestep"
+__all__ = ["Schedule", "block_counts", "steps_per_stage", "timestep_counts", "tokens_to_commit"]
 
 
 def block_counts(n_masked: int, steps: int) -> list[int]:

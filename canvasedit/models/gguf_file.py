@@ -2,7 +2,7 @@
 
 ``export_gguf`` turns a folder in the Hugging Face layout (config.json + safetensors + a byte-level
 BPE ``tokenizer.json``) into one GGUF file that llama.cpp loads as its own architecture (``llada``):
-tensors renamed through the family's ``GGUF_TENSORS`` table, q/k rows permuted to llama.cpp's
+tensors renamed through the GGUF column of the family's ``TensorTable``, q/k rows permuted to llama.cpp's
 rotary layout, the tokenizer written as a ``gpt2`` BPE vocabulary with CanvasEdit's end / pad / mask
 tokens, and weights stored as f32, f16, bf16 or a llama.cpp quantization (q8_0, q5_0, q4_0). It
 streams one tensor at a time, so an 8B model needs memory for one tensor, not the whole model, and
@@ -29,8 +29,9 @@ import numpy as np
 import torch
 
 from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound, UnsupportedArchitecture
-from canvasedit.models.loading import compile_weight_map, read_config, read_json_object, rename, weight_files
-from canvasedit.models.registry import Family, resolve, resolve_gguf
+from canvasedit.models.loading import read_config, read_json_object, weight_files
+from canvasedit.models.registry import families, resolve, resolve_gguf
+from canvasedit.models.spec import ConfigReader, FamilySpec
 
 GGUF_MAGIC = b"GGUF"
 EXPORT_TYPES = ("f32", "f16", "bf16", "q8_0", "q5_0", "q4_0")
@@ -45,7 +46,7 @@ class GGUFInfo:
     path: Path
     arch: str
     """``general.architecture``, e.g. "llada"."""
-    family: Family
+    family: FamilySpec
     shift_logits: bool
     file_type: str
     """Most common weight type in the file, e.g. "Q8_0"."""
@@ -117,45 +118,48 @@ def gguf_vocabulary(tokenizer_json: Path, n_vocab: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Source:
-    file: Path
-    name: str
+    """Where one native tensor lives: one hub tensor, or one per expert to be stacked in dim 0."""
+
+    parts: tuple[tuple[Path, str], ...]
     shape: tuple[int, ...]
 
     def load(self) -> torch.Tensor:
         from safetensors import safe_open
 
-        with safe_open(str(self.file), framework="pt", device="cpu") as fh:
-            return fh.get_tensor(self.name)
+        tensors = []
+        for file, name in self.parts:
+            with safe_open(str(file), framework="pt", device="cpu") as fh:
+                tensors.append(fh.get_tensor(name))
+        return tensors[0] if len(tensors) == 1 else torch.stack(tensors)
 
 
-def _sources(files: list[Path], weight_map: dict[str, str]) -> dict[str, _Source]:
+def _sources(files: list[Path], spec: FamilySpec) -> dict[str, _Source]:
     """Native tensor name → where to read it; shapes come from the headers, no data is read."""
     from safetensors import SafetensorError, safe_open
 
-    table = compile_weight_map(weight_map)
-    out: dict[str, _Source] = {}
+    table = spec.tensors.compiled()
+    found: dict[str, dict[int, tuple[Path, str, tuple[int, ...]]]] = {}
     for file in files:
         try:
             with safe_open(str(file), framework="pt", device="cpu") as fh:
                 for name in fh.keys():
-                    native = rename(name, table)
-                    if native is None:
+                    for pattern, native in table:
+                        m = pattern.match(name)
+                        if m:
+                            break
+                    else:
                         raise BadWeights(f"unexpected tensor {name} in {file.name}")
-                    out[native] = _Source(file, name, tuple(fh.get_slice(name).get_shape()))
+                    groups = m.groupdict()
+                    shape = tuple(fh.get_slice(name).get_shape())
+                    found.setdefault(native.format(i=groups.get("i")), {})[int(groups.get("e") or 0)] = (file, name, shape)
         except (SafetensorError, OSError) as exc:
             raise BadWeights(f"{file} is not a readable safetensors file: {exc}") from exc
+    out = {}
+    for native, parts in found.items():
+        ordered = [parts[e] for e in sorted(parts)]
+        shape = ordered[0][2] if len(ordered) == 1 else (len(ordered), *ordered[0][2])
+        out[native] = _Source(tuple((f, n) for f, n, _ in ordered), shape)
     return out
-
-
-def _gguf_name(native: str, table: dict[str, str]) -> str:
-    m = re.match(r"^blocks\.(\d+)\.(.+)$", native)
-    if m:
-        key, i = f"blocks.{{i}}.{m.group(2)}", m.group(1)
-        if key in table:
-            return table[key].format(i=i)
-    elif native in table:
-        return table[native]
-    raise BadWeights(f"tensor {native} has no GGUF name")
 
 
 def _storage(shape: tuple[int, ...], qtype: str) -> tuple[Any, int]:
@@ -188,20 +192,34 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
     """Write ``model_dir`` as one GGUF file at ``out`` (atomically); see the module docstring."""
     import gguf
 
+    from canvasedit.models.loading import load_tokenizer, special_tokens
+
     if qtype not in EXPORT_TYPES:
         raise BadModelConfig(f"unknown GGUF type {qtype!r}; expected one of {', '.join(EXPORT_TYPES)}")
     model_dir = Path(model_dir).expanduser()
     config = read_config(model_dir)
-    family = resolve(config)
-    if family.gguf_arch is None:
-        raise UnsupportedArchitecture(f"the {family.name} family has no GGUF export yet")
-    module = family.module_object()
-    args = family.args_from_config(config)
-    vocab = gguf_vocabulary(model_dir / "tokenizer.json", args.embedding_size)
-    sources = _sources(weight_files(model_dir), family.weight_map())
-    tied = bool(getattr(args, "weight_tying", False)) or bool(config.get("tie_word_embeddings", False))
-    if tied:
+    spec = resolve(config)
+    if spec.gguf is None:
+        runs = ", ".join(s.title for s in families() if s.gguf)
+        raise UnsupportedArchitecture(f"llama.cpp has no {spec.title} architecture; GGUF export writes {runs}")
+    args = spec.args_from_config(ConfigReader(config, f"expected the fields of {spec.repos[0]}"))
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in spec.model_class(args).state_dict().items()}
+    rows = expected["lm_head.weight"][0]
+    vocab = gguf_vocabulary(model_dir / "tokenizer.json", rows)
+    tokens = special_tokens(spec, config, load_tokenizer(model_dir), rows)
+    sources = _sources(weight_files(model_dir), spec)
+    if args.tie_word_embeddings:
         sources.pop("lm_head.weight", None)  # llama.cpp reuses token_embd when `output` is absent
+        expected.pop("lm_head.weight")
+    missing = sorted(set(expected) - set(sources))
+    if missing:
+        raise BadWeights(f"checkpoint in {model_dir} lacks tensors: {', '.join(missing[:5])}")
+    for native, source in sources.items():
+        if native not in expected:
+            raise BadWeights(f"checkpoint tensor {native} has no place in the {spec.title} model")
+        if source.shape != expected[native]:
+            raise BadWeights(f"tensor {native}: expected shape {expected[native]} from config.json, found {source.shape}")
     natives = sorted(sources, key=_tensor_order)
 
     out = Path(out).expanduser()
@@ -211,23 +229,29 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
     tmp = Path(tmp_name)
     quantized = 0
     try:
-        writer = gguf.GGUFWriter(str(tmp), family.gguf_arch)
+        writer = gguf.GGUFWriter(str(tmp), spec.gguf.arch)
         writer.add_name(model_dir.name)
         writer.add_file_type(_types(qtype)[1])
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
-        module.write_gguf_hparams(writer, args)
+        spec.gguf.write_hparams(writer, args)
+        if spec.gguf.shift_key:
+            writer.add_diffusion_shift_logits(spec.shift_logits)
         writer.add_tokenizer_model("gpt2")
         writer.add_tokenizer_pre(vocab["pre"])
         writer.add_token_list(vocab["tokens"])
         writer.add_token_types(vocab["types"])
         writer.add_token_merges(vocab["merges"])
-        end = args.eos_token_id if args.eos_token_id is not None else args.pad_token_id
+        pads = [i for i in tokens.stops if i not in tokens.ends]
+        end = pads[0] if pads else None
+        if tokens.begin is not None or end is not None:
+            # never prepended (add_bos False); set so that llama.cpp assumes no default id
+            writer.add_bos_token_id(tokens.begin if tokens.begin is not None else end)
         if end is not None:
-            writer.add_bos_token_id(int(end))  # never prepended (add_bos False); set so no default id is assumed
-            writer.add_eos_token_id(int(end))
-        if args.pad_token_id is not None:
-            writer.add_pad_token_id(int(args.pad_token_id))
-        writer.add_mask_token_id(int(args.mask_token_id))
+            writer.add_eos_token_id(end)
+            writer.add_pad_token_id(pads[-1])
+        if tokens.ends:
+            writer.add_eot_token_id(tokens.ends[0])
+        writer.add_mask_token_id(tokens.mask)
         writer.add_add_bos_token(False)
         writer.add_add_eos_token(False)
 
@@ -239,13 +263,15 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
             ggml_type, nbytes = _storage(shape, qtype)
             storage[native] = ggml_type
             quantized += int(ggml_type == wanted and len(shape) > 1)
-            writer.add_tensor_info(_gguf_name(native, module.GGUF_TENSORS), shape, np.dtype(np.float32), nbytes,
-                                   raw_dtype=ggml_type)
+            name = spec.tensors.gguf_name(native)
+            if name is None:
+                raise BadWeights(f"tensor {native} has no GGUF name")
+            writer.add_tensor_info(name, shape, np.dtype(np.float32), nbytes, raw_dtype=ggml_type)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
         for native in natives:
-            tensor = module.gguf_tensor(native, sources[native].load().float(), args)
+            tensor = spec.gguf.tensor(native, sources[native].load().float(), args)
             writer.write_tensor_data(_encode(tensor.numpy(), storage[native]))
         writer.close()
         os.replace(tmp, out)

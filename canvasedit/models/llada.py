@@ -4,7 +4,7 @@ Reads the hub's ``config.json`` (``architectures: ["LLaDAModelLM"]``) and its
 ``model.transformer.*`` tensors; never runs the repository's own ``modeling_llada.py``.
 The logits at position ``i`` predict token ``i`` (no shift). Usage::
 
-    args = ModelArgs.from_config(json.load(open("config.json")))
+    args = SPEC.args_from_config(ConfigReader(json.load(open("config.json")), hint))
     model = LLaDAModel(args)            # then canvasedit.models.loading fills the weights
     logits = model(ids)                 # (B, T) -> (B, T, V)
 
@@ -21,6 +21,17 @@ from torch import nn
 
 from canvasedit.models.errors import BadModelConfig
 from canvasedit.models.layers import Block, RMSNorm, RotaryEmbedding
+from canvasedit.models.spec import (
+    MAX_LAYERS,
+    MAX_VOCAB,
+    MAX_WIDTH,
+    ConfigReader,
+    FamilySpec,
+    GGUFForm,
+    TensorTable,
+    TokenRule,
+    architectures,
+)
 
 
 @dataclass(frozen=True)
@@ -40,82 +51,60 @@ class ModelArgs:
     """RoPE table size and the longest canvas the model accepts."""
     rope_theta: float
     rms_norm_eps: float
-    weight_tying: bool
-    """LM head shares the embedding matrix."""
-    mask_token_id: int
-    eos_token_id: int | None
-    pad_token_id: int | None
+    tie_word_embeddings: bool
+    """LM head shares the embedding matrix (``weight_tying`` in LLaDA's config)."""
     include_bias: bool
+    """q/k/v biases (``include_bias`` / ``include_qkv_bias``); LLaDA-8B has none."""
+
+    @property
+    def max_length(self) -> int:
+        return self.max_sequence_length
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> ModelArgs:
-        def need(key: str) -> Any:
-            if key not in config:
-                raise BadModelConfig(f"LLaDA config.json lacks {key!r}; expected the fields of GSAI-ML/LLaDA-8B-Base")
-            return config[key]
-
-        d_model = int(need("d_model"))
-        n_heads = int(need("n_heads"))
-        mlp_hidden = config.get("mlp_hidden_size") or int(config.get("mlp_ratio", 4) * d_model)
-        vocab = int(need("vocab_size"))
-        if config.get("alibi") or config.get("block_type", "llama") != "llama":
+    def from_config(cls, c: ConfigReader) -> ModelArgs:
+        if c.flag("alibi") or c.text("block_type", "llama") != "llama" or not c.flag("rope", True):
             raise BadModelConfig("only LLaDA's llama block type with rotary embeddings is supported")
+        d_model = c.integer("d_model", high=MAX_WIDTH)
+        n_heads, n_kv, _ = c.heads(d_model, "n_heads", "n_kv_heads")
+        if c.has("mlp_hidden_size"):
+            hidden = c.integer("mlp_hidden_size", high=16 * MAX_WIDTH)
+        else:
+            hidden = int(c.number("mlp_ratio", 4) * d_model)
+        vocab = c.integer("vocab_size", high=MAX_VOCAB)
         return cls(
             d_model=d_model,
-            n_layers=int(need("n_layers")),
+            n_layers=c.integer("n_layers", high=MAX_LAYERS),
             n_heads=n_heads,
-            n_kv_heads=int(config.get("n_kv_heads") or n_heads),
-            mlp_hidden_size=int(mlp_hidden),
+            n_kv_heads=n_kv,
+            mlp_hidden_size=hidden,
             vocab_size=vocab,
-            embedding_size=int(config.get("embedding_size") or vocab),
-            max_sequence_length=int(config.get("max_sequence_length", 4096)),
-            rope_theta=float(config.get("rope_theta", 10000.0)),
-            rms_norm_eps=float(config.get("rms_norm_eps", 1e-5)),
-            weight_tying=bool(config.get("weight_tying", False)),
-            mask_token_id=int(config.get("mask_token_id", 126336)),
-            eos_token_id=config.get("eos_token_id"),
-            pad_token_id=config.get("pad_token_id"),
-            include_bias=bool(config.get("include_bias", False) or config.get("include_qkv_bias", False)),
+            embedding_size=c.integer("embedding_size", default=vocab, low=vocab, high=MAX_VOCAB),
+            max_sequence_length=c.integer("max_sequence_length", default=4096),
+            rope_theta=c.number("rope_theta", 10000.0),
+            rms_norm_eps=c.number("rms_norm_eps", 1e-5),
+            tie_word_embeddings=c.flag("weight_tying"),
+            include_bias=c.flag("include_bias") or c.flag("include_qkv_bias"),
         )
 
 
-# Hub tensor names -> native names. ``{i}`` is the block index. One table, read by the loader.
-WEIGHT_MAP: dict[str, str] = {
-    "model.transformer.wte.weight": "embed.weight",
-    "model.transformer.blocks.{i}.attn_norm.weight": "blocks.{i}.attn_norm.weight",
-    "model.transformer.blocks.{i}.q_proj.weight": "blocks.{i}.attn.q_proj.weight",
-    "model.transformer.blocks.{i}.k_proj.weight": "blocks.{i}.attn.k_proj.weight",
-    "model.transformer.blocks.{i}.v_proj.weight": "blocks.{i}.attn.v_proj.weight",
-    "model.transformer.blocks.{i}.q_proj.bias": "blocks.{i}.attn.q_proj.bias",
-    "model.transformer.blocks.{i}.k_proj.bias": "blocks.{i}.attn.k_proj.bias",
-    "model.transformer.blocks.{i}.v_proj.bias": "blocks.{i}.attn.v_proj.bias",
-    "model.transformer.blocks.{i}.attn_out.weight": "blocks.{i}.attn.o_proj.weight",
-    "model.transformer.blocks.{i}.ff_norm.weight": "blocks.{i}.mlp_norm.weight",
-    "model.transformer.blocks.{i}.ff_proj.weight": "blocks.{i}.mlp.gate_proj.weight",
-    "model.transformer.blocks.{i}.up_proj.weight": "blocks.{i}.mlp.up_proj.weight",
-    "model.transformer.blocks.{i}.ff_out.weight": "blocks.{i}.mlp.down_proj.weight",
-    "model.transformer.ln_f.weight": "norm.weight",
-    "model.transformer.ff_out.weight": "lm_head.weight",
-}
-
-# Native names -> llama.cpp's GGUF names for the ``llada`` architecture (``gguf_file.export_gguf``).
-GGUF_TENSORS: dict[str, str] = {
-    "embed.weight": "token_embd.weight",
-    "blocks.{i}.attn_norm.weight": "blk.{i}.attn_norm.weight",
-    "blocks.{i}.attn.q_proj.weight": "blk.{i}.attn_q.weight",
-    "blocks.{i}.attn.k_proj.weight": "blk.{i}.attn_k.weight",
-    "blocks.{i}.attn.v_proj.weight": "blk.{i}.attn_v.weight",
-    "blocks.{i}.attn.q_proj.bias": "blk.{i}.attn_q.bias",
-    "blocks.{i}.attn.k_proj.bias": "blk.{i}.attn_k.bias",
-    "blocks.{i}.attn.v_proj.bias": "blk.{i}.attn_v.bias",
-    "blocks.{i}.attn.o_proj.weight": "blk.{i}.attn_output.weight",
-    "blocks.{i}.mlp_norm.weight": "blk.{i}.ffn_norm.weight",
-    "blocks.{i}.mlp.gate_proj.weight": "blk.{i}.ffn_gate.weight",
-    "blocks.{i}.mlp.up_proj.weight": "blk.{i}.ffn_up.weight",
-    "blocks.{i}.mlp.down_proj.weight": "blk.{i}.ffn_down.weight",
-    "norm.weight": "output_norm.weight",
-    "lm_head.weight": "output.weight",
-}
+# One table for every name of every tensor: hub (read by the loader), native, llama.cpp's ``llada``.
+TENSORS = TensorTable((
+    ("model.transformer.wte.weight", "embed.weight", "token_embd.weight"),
+    ("model.transformer.blocks.{i}.attn_norm.weight", "blocks.{i}.attn_norm.weight", "blk.{i}.attn_norm.weight"),
+    ("model.transformer.blocks.{i}.q_proj.weight", "blocks.{i}.attn.q_proj.weight", "blk.{i}.attn_q.weight"),
+    ("model.transformer.blocks.{i}.k_proj.weight", "blocks.{i}.attn.k_proj.weight", "blk.{i}.attn_k.weight"),
+    ("model.transformer.blocks.{i}.v_proj.weight", "blocks.{i}.attn.v_proj.weight", "blk.{i}.attn_v.weight"),
+    ("model.transformer.blocks.{i}.q_proj.bias", "blocks.{i}.attn.q_proj.bias", "blk.{i}.attn_q.bias"),
+    ("model.transformer.blocks.{i}.k_proj.bias", "blocks.{i}.attn.k_proj.bias", "blk.{i}.attn_k.bias"),
+    ("model.transformer.blocks.{i}.v_proj.bias", "blocks.{i}.attn.v_proj.bias", "blk.{i}.attn_v.bias"),
+    ("model.transformer.blocks.{i}.attn_out.weight", "blocks.{i}.attn.o_proj.weight", "blk.{i}.attn_output.weight"),
+    ("model.transformer.blocks.{i}.ff_norm.weight", "blocks.{i}.mlp_norm.weight", "blk.{i}.ffn_norm.weight"),
+    ("model.transformer.blocks.{i}.ff_proj.weight", "blocks.{i}.mlp.gate_proj.weight", "blk.{i}.ffn_gate.weight"),
+    ("model.transformer.blocks.{i}.up_proj.weight", "blocks.{i}.mlp.up_proj.weight", "blk.{i}.ffn_up.weight"),
+    ("model.transformer.blocks.{i}.ff_out.weight", "blocks.{i}.mlp.down_proj.weight", "blk.{i}.ffn_down.weight"),
+    ("model.transformer.ln_f.weight", "norm.weight", "output_norm.weight"),
+    ("model.transformer.ff_out.weight", "lm_head.weight", "output.weight"),
+))
 
 
 def _interleave_rotary(w: torch.Tensor, heads: int) -> torch.Tensor:
@@ -151,13 +140,10 @@ def write_gguf_hparams(writer: Any, args: ModelArgs) -> None:
     writer.add_rope_freq_base(args.rope_theta)
     writer.add_layer_norm_rms_eps(args.rms_norm_eps)
     writer.add_causal_attention(False)
-    writer.add_diffusion_shift_logits(False)
 
 
 class LLaDAModel(nn.Module):
     """Embedding → ``n_layers`` bidirectional blocks → RMSNorm → LM head."""
-
-    shift_logits = False
 
     def __init__(self, args: ModelArgs) -> None:
         super().__init__()
@@ -171,7 +157,7 @@ class LLaDAModel(nn.Module):
         )
         self.norm = RMSNorm(C, args.rms_norm_eps)
         self.lm_head = nn.Linear(C, args.embedding_size, bias=False)
-        if args.weight_tying:
+        if args.tie_word_embeddings:
             self.lm_head.weight = self.embed.weight
 
     @property
@@ -203,3 +189,25 @@ class LLaDAModel(nn.Module):
     ) -> torch.Tensor:
         """Logits ``(B, T, V)``; ``key_mask (B, T)`` is True where a token may be attended to."""
         return self.lm_head(self.hidden(ids, key_mask, positions))
+
+
+def _matches(config: Any) -> bool:
+    # LLaDA-MoE shares model_type "llada"; its experts tell it apart.
+    return "LLaDAModelLM" in architectures(config) and "num_experts" not in config
+
+
+SPEC = FamilySpec(
+    name="llada",
+    title="LLaDA",
+    repos=("GSAI-ML/LLaDA-8B-Instruct", "GSAI-ML/LLaDA-8B-Base", "GSAI-ML/LLaDA-1.5"),
+    matches=_matches,
+    args_from_config=ModelArgs.from_config,
+    model_class=LLaDAModel,
+    tensors=TENSORS,
+    # iLLaDA reuses LLaDA's code with mask_token_id 5, so the config's id always wins.
+    mask=TokenRule(config=("mask_token_id",), tokens=("<|mdm_mask|>",), role="mask_token"),
+    end_of_turn=("<|eot_id|>",),
+    # ML-GSAI/LLaDA generate(): block schedule, low-confidence remasking, blocks of 32 (chat.py).
+    recipe={"schedule": "block", "algorithm": "low_confidence", "block_length": 32, "steps": 32},
+    gguf=GGUFForm("llada", write_gguf_hparams, gguf_tensor),
+)

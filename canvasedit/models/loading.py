@@ -1,8 +1,9 @@
 """Load a model folder in the Hugging Face layout: ``config.json`` + safetensors (sharded or not) + tokenizer.
 
-The model is built on the meta device, every tensor is read from safetensors (never a pickle),
-renamed through the family's one ``WEIGHT_MAP`` table, shape-checked, and assigned without a
-copy. No code from the model repository is ever executed. Usage::
+The family's spec (``registry.resolve``) says how: the model is built on the meta device, every
+tensor is read from safetensors (never a pickle), renamed through the spec's one ``TensorTable``,
+shape-checked, and assigned without a copy. No code from the model repository is ever executed.
+Usage::
 
     loaded = load_model(Path("~/models/LLaDA-8B-Instruct"), device="cuda", dtype=torch.bfloat16)
     logits = loaded.model(ids)
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,28 @@ from typing import Any
 import torch
 from torch import nn
 
-from canvasedit.models.errors import BadModelConfig, BadWeights, ModelError, ModelNotFound
-from canvasedit.models.registry import Family, resolve
+from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound
+from canvasedit.models.registry import resolve
+from canvasedit.models.spec import ConfigReader, FamilySpec
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """The special ids the engine needs, found by the family's rules in config.json and the tokenizer."""
+
+    mask: int
+    stops: tuple[int, ...]
+    """End, pad and end-of-turn tokens: a hole may end early with them, and none reaches the text."""
+    ends: tuple[int, ...]
+    """The end-of-turn tokens among them (``<|eot_id|>``): nothing after one is written."""
+    banned: tuple[int, ...]
+    """Every other special token and the mask: never chosen, so never written into a document."""
+    begin: int | None = None
+    """Token a canvas starts with (BOS, [CLS]), when the family's layout has one."""
+    finish: int | None = None
+    """Token a canvas ends with ([SEP])."""
+    expand: int | None = None
+    """DreamOn's ``<|expand|>``: a committed one becomes two masks."""
 
 
 @dataclass
@@ -29,16 +49,11 @@ class LoadedModel:
     model: nn.Module
     tokenizer: Any
     """A transformers tokenizer (``AutoTokenizer``); the engine wraps it."""
-    family: Family
+    spec: FamilySpec
+    args: Any
     config: dict[str, Any]
     path: Path
-    mask_id: int
-    stop_ids: tuple[int, ...]
-    """End, pad and end-of-turn tokens: a hole may end early with them, and none reaches the text."""
-    end_ids: tuple[int, ...]
-    """The end-of-turn tokens among them (``<|eot_id|>``): nothing after one is written."""
-    banned_ids: tuple[int, ...]
-    """Every other special token (and the mask): never chosen, so never written into a document."""
+    tokens: SpecialTokens
     max_length: int
 
     @property
@@ -74,7 +89,12 @@ def weight_files(path: Path) -> list[Path]:
             weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
         except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as exc:
             raise BadWeights(f"{index} is not a valid safetensors index: {exc}") from exc
+        if not isinstance(weight_map, dict) or not all(isinstance(n, str) for n in weight_map.values()):
+            raise BadWeights(f"{index}: weight_map must map tensor names to shard file names")
         shards = sorted({path / name for name in weight_map.values()})
+        outside = [s.name for s in shards if s.resolve().parent != path.resolve()]
+        if outside:
+            raise BadWeights(f"{index} names shards outside the model folder: {', '.join(outside[:3])}")
         missing = [s.name for s in shards if not s.is_file()]
         if missing:
             raise ModelNotFound(f"{path} lacks weight shards named in its index: {', '.join(missing)}")
@@ -87,42 +107,43 @@ def weight_files(path: Path) -> list[Path]:
     raise ModelNotFound(f"{path} has no model.safetensors or model.safetensors.index.json")
 
 
-def compile_weight_map(weight_map: dict[str, str]) -> list[tuple[re.Pattern[str], str]]:
-    table = []
-    for hub, native in weight_map.items():
-        pattern = "^" + re.escape(hub).replace(re.escape("{i}"), r"(?P<i>\d+)") + "$"
-        table.append((re.compile(pattern), native))
-    return table
-
-
-def rename(name: str, table: list[tuple[re.Pattern[str], str]]) -> str | None:
-    for pattern, native in table:
-        m = pattern.match(name)
-        if m:
-            return native.format(**m.groupdict())
-    return None
-
-
-def read_state_dict(files: list[Path], weight_map: dict[str, str]) -> dict[str, torch.Tensor]:
+def read_state_dict(files: list[Path], spec: FamilySpec) -> dict[str, torch.Tensor]:
+    """Every tensor of the shards under its native name; experts named ``{e}`` are stacked in dim 0."""
     from safetensors import SafetensorError, safe_open
 
-    table = compile_weight_map(weight_map)
+    table = spec.tensors.compiled()
     state: dict[str, torch.Tensor] = {}
+    experts: dict[str, dict[int, torch.Tensor]] = {}
     unknown: list[str] = []
     for file in files:
         try:
             with safe_open(str(file), framework="pt", device="cpu") as fh:
                 for name in fh.keys():
-                    native = rename(name, table)
-                    if native is None:
+                    for pattern, native in table:
+                        m = pattern.match(name)
+                        if m:
+                            break
+                    else:
                         unknown.append(name)
                         continue
-                    state[native] = fh.get_tensor(name)
+                    groups = m.groupdict()
+                    target = native.format(i=groups.get("i"))
+                    tensor = fh.get_tensor(name)
+                    if not tensor.is_floating_point():
+                        raise BadWeights(f"{file.name}: tensor {name} holds {tensor.dtype} values; weights must be floats")
+                    if "e" in groups:
+                        experts.setdefault(target, {})[int(groups["e"])] = tensor
+                    else:
+                        state[target] = tensor
         except (SafetensorError, OSError) as exc:
             raise BadWeights(f"{file} is not a readable safetensors file: {exc}") from exc
     if unknown:
         shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-        raise BadWeights(f"unexpected tensors in the checkpoint: {shown}")
+        raise BadWeights(f"unexpected tensors for a {spec.title} checkpoint: {shown}")
+    for target, parts in experts.items():
+        if sorted(parts) != list(range(len(parts))):
+            raise BadWeights(f"{target}: the checkpoint's experts are not numbered 0..{len(parts) - 1}")
+        state[target] = torch.stack([parts[e] for e in range(len(parts))])
     return state
 
 
@@ -141,41 +162,53 @@ def load_tokenizer(path: Path) -> Any:
         raise BadModelConfig(f"cannot load the tokenizer in {path}: {exc}") from exc
 
 
-def special_token_rules(
-    tokenizer: Any, args: Any, end_of_turn: tuple[str, ...]
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """``(stop_ids, end_ids, banned_ids)``: which special tokens end a hole, and which may never be chosen.
+def special_tokens(spec: FamilySpec, config: dict[str, Any], tokenizer: Any, rows: int) -> SpecialTokens:
+    """The family's special ids in this checkpoint; every id must fit the model's ``rows`` LM-head rows.
 
     Stops are the end and pad ids of ``config.json`` and the tokenizer plus the family's end-of-turn
-    tokens (``<|eot_id|>``, ``<|im_end|>``) where the tokenizer has them; the latter are ``end_ids``.
-    Every other special token of the tokenizer, and the mask, is banned: a reserved or header token
-    would otherwise be written into the user's document as text.
+    tokens (``<|eot_id|>``, ``<|im_end|>``) where the tokenizer has them. Every other special token
+    of the tokenizer, and the mask, is banned: a reserved or header token would otherwise be written
+    into the user's document as text.
     """
     vocab = tokenizer.get_vocab()
-    ends = {int(vocab[name]) for name in end_of_turn if name in vocab} - {args.mask_token_id}
-    stops = {args.eos_token_id, args.pad_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id}
-    stops = ({int(i) for i in stops if i is not None} | ends) - {args.mask_token_id}
+    mask = spec.mask.find(config, vocab, tokenizer)
+    if mask is None:
+        raise BadModelConfig(f"{spec.title} checkpoint names no mask token (config.json mask_token_id or the tokenizer)")
+    ends = {int(vocab[name]) for name in spec.end_of_turn if name in vocab} - {mask}
+    stops = {config.get("eos_token_id"), config.get("pad_token_id"), tokenizer.eos_token_id, tokenizer.pad_token_id}
+    stops = ({i for i in stops if type(i) is int} | ends) - {mask}
     special = {int(i) for i, token in tokenizer.added_tokens_decoder.items() if token.special}
     special |= {int(i) for i in tokenizer.all_special_ids}
-    banned = (special - stops) | {args.mask_token_id}
-    return tuple(sorted(stops)), tuple(sorted(ends)), tuple(sorted(banned))
+
+    def find(rule: Any) -> int | None:
+        return rule.find(config, vocab, tokenizer) if rule is not None else None
+
+    tokens = SpecialTokens(
+        mask=mask, stops=tuple(sorted(stops)), ends=tuple(sorted(ends)),
+        banned=tuple(sorted((special - stops) | {mask})),
+        begin=find(spec.begin), finish=find(spec.finish), expand=find(spec.expand),
+    )
+    for name in ("mask", "begin", "finish", "expand"):
+        value = getattr(tokens, name)
+        if value is not None and not 0 <= value < rows:
+            raise BadModelConfig(f"{spec.title} {name} token id {value} is outside the model's {rows} vocabulary rows")
+    bad = [i for i in tokens.stops if not 0 <= i < rows]
+    if bad:
+        raise BadModelConfig(f"{spec.title} end/pad token id {bad[0]} is outside the model's {rows} vocabulary rows")
+    return tokens
 
 
-def load_model(path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> LoadedModel:
+def load_model(
+    path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> LoadedModel:
     path = Path(path).expanduser()
     config = read_config(path)
-    family = resolve(config)
-    try:
-        args = family.args_from_config(config)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ModelError):
-            raise
-        raise BadModelConfig(f"{path / 'config.json'}: {exc}") from exc
-    cls = family.model_class()
+    spec = resolve(config)
+    args = spec.args_from_config(ConfigReader(config, f"expected the fields of {spec.repos[0] if spec.repos else spec.title}"))
     with torch.device("meta"):
-        model = cls(args)
-    state = read_state_dict(weight_files(path), family.weight_map())
-    tied = getattr(args, "weight_tying", False) or config.get("tie_word_embeddings", False)
+        model = spec.model_class(args)
+    state = read_state_dict(weight_files(path), spec)
+    tied = args.tie_word_embeddings
     if tied and "lm_head.weight" not in state and "embed.weight" in state:
         state["lm_head.weight"] = state["embed.weight"]
     expected = model.state_dict()
@@ -184,7 +217,7 @@ def load_model(path: Path | str, device: torch.device | str = "cpu", dtype: torc
         raise BadWeights(f"checkpoint in {path} lacks tensors: {', '.join(missing[:5])}")
     for name, tensor in state.items():
         if name not in expected:
-            raise BadWeights(f"checkpoint tensor {name} has no place in the {family.name} model")
+            raise BadWeights(f"checkpoint tensor {name} has no place in the {spec.title} model")
         if tuple(tensor.shape) != tuple(expected[name].shape):
             raise BadWeights(
                 f"tensor {name}: expected shape {tuple(expected[name].shape)} from config.json, "
@@ -196,16 +229,13 @@ def load_model(path: Path | str, device: torch.device | str = "cpu", dtype: torc
     model.to(device=device, dtype=dtype)
     model.eval()
     tokenizer = load_tokenizer(path)
-    stop_ids, end_ids, banned_ids = special_token_rules(tokenizer, args, family.end_of_turn)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
-        family=family,
+        spec=spec,
+        args=args,
         config=config,
         path=path,
-        mask_id=args.mask_token_id,
-        stop_ids=stop_ids,
-        end_ids=end_ids,
-        banned_ids=banned_ids,
-        max_length=args.max_sequence_length,
+        tokens=special_tokens(spec, config, tokenizer, model.lm_head.weight.shape[0]),
+        max_length=args.max_length,
     )

@@ -1,79 +1,68 @@
-"""The family registry: HF ``architectures`` string → the native class that implements it.
+"""The family registry: which family a ``config.json`` (or a GGUF file) belongs to.
 
-Add a row to ``ARCHITECTURES`` *and* a tiny-model fixture in ``tests/models`` for every new family.
-Classes are imported lazily, so listing a family costs nothing until a model of it is loaded.
-Built-in families are rows like any other; the shape leaves room for plugin-registered rows.
-A family with a GGUF form names llama.cpp's architecture; ``resolve_gguf`` maps a GGUF back to it.
+Each family module declares one ``SPEC`` (``canvasedit.models.spec.FamilySpec``); ``FAMILY_MODULES``
+lists them in the order they are asked, so a more specific spec (LLaDA-MoE) comes before a more
+general one that shares its keys. Modules are imported on first use, so importing the registry
+costs nothing. Add a row here *and* a tiny real-layout fixture in ``tests/families.py`` for every
+new family; built-in families are rows like any other, so the shape leaves room for plugins.
 
-    family = resolve(json.load(open("config.json")))
-    args = family.args_from_config(config); model = family.model_class()(args)
+    spec = resolve(json.load(open("config.json")))      # or UnsupportedArchitecture naming every family
+    spec = resolve_gguf("dream")
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from canvasedit.models.errors import UnsupportedArchitecture
+from canvasedit.models.spec import FamilySpec, architectures
+
+FAMILY_MODULES: tuple[str, ...] = (
+    "canvasedit.models.llada",
+)
 
 
-@dataclass(frozen=True)
-class Family:
-    name: str
-    """Short family name shown to users ("llada")."""
-    module: str
-    """Module that holds ``ModelArgs``, ``WEIGHT_MAP`` and the model class."""
-    class_name: str
-    shift_logits: bool
-    """True when the logit at position i predicts token i+1 (Dream); the backend realigns."""
-    gguf_arch: str | None = None
-    """llama.cpp's ``general.architecture`` for this family, or None where it has no GGUF form."""
-    end_of_turn: tuple[str, ...] = ()
-    """Tokens that end an answer in the family's chat format; they end a hole like end / pad."""
-
-    def module_object(self) -> Any:
-        """The family's module: ``ModelArgs``, ``WEIGHT_MAP``, the model class and its GGUF tables."""
-        return importlib.import_module(self.module)
-
-    def model_class(self) -> type:
-        return getattr(self.module_object(), self.class_name)
-
-    def args_from_config(self, config: dict[str, Any]) -> Any:
-        return self.module_object().ModelArgs.from_config(config)
-
-    def weight_map(self) -> dict[str, str]:
-        return self.module_object().WEIGHT_MAP
+@functools.cache
+def families() -> tuple[FamilySpec, ...]:
+    """Every registered family's spec, in the order ``resolve`` asks them."""
+    return tuple(importlib.import_module(module).SPEC for module in FAMILY_MODULES)
 
 
-ARCHITECTURES: dict[str, Family] = {
-    "LLaDAModelLM": Family("llada", "canvasedit.models.llada", "LLaDAModel", shift_logits=False, gguf_arch="llada",
-                           end_of_turn=("<|eot_id|>",)),
-}
+def family(name: str) -> FamilySpec:
+    """The spec of a family by its short name ("dream")."""
+    for spec in families():
+        if spec.name == name:
+            return spec
+    raise UnsupportedArchitecture(f"unknown model family {name!r}; known: {', '.join(s.name for s in families())}")
 
 
-def resolve_gguf(arch: str) -> Family:
-    """The family for a GGUF file's ``general.architecture`` ("llada")."""
-    for family in ARCHITECTURES.values():
-        if family.gguf_arch == arch:
-            return family
-    supported = sorted(f.gguf_arch for f in ARCHITECTURES.values() if f.gguf_arch)
-    raise UnsupportedArchitecture(
-        f"unsupported GGUF architecture {arch!r}; the GGUF backend runs diffusion models of: {', '.join(supported)}"
-    )
+def supported() -> str:
+    """One line naming every family with a hub repository that holds it, for error messages."""
+    return "; ".join(f"{s.title} ({s.repos[0]})" if s.repos else s.title for s in families())
 
 
-def resolve(config: dict[str, Any]) -> Family:
-    """The family for a ``config.json``, chosen by its ``architectures`` list (never by folder name)."""
-    names = config.get("architectures") or []
-    for name in names:
-        if name in ARCHITECTURES:
-            if name == "LLaDAModelLM" and "num_experts" in config:
-                raise UnsupportedArchitecture(
-                    "LLaDA-MoE checkpoints (model_type 'llada' with experts) are not supported yet"
-                )
-            return ARCHITECTURES[name]
+def resolve(config: Mapping[str, Any]) -> FamilySpec:
+    """The family of a ``config.json``, asked of each spec in turn (never decided by folder name)."""
+    for spec in families():
+        if spec.matches(config):
+            return spec
+    names = architectures(config)
     found = ", ".join(names) if names else "no 'architectures' entry"
+    model_type = config.get("model_type")
+    if isinstance(model_type, str):
+        found += f" (model_type {model_type!r})"
+    raise UnsupportedArchitecture(f"unsupported model architecture: found {found}; CanvasEdit runs {supported()}")
+
+
+def resolve_gguf(arch: str) -> FamilySpec:
+    """The family of a GGUF file's ``general.architecture`` ("llada")."""
+    for spec in families():
+        if spec.gguf is not None and spec.gguf.arch == arch:
+            return spec
+    runs = sorted(s.gguf.arch for s in families() if s.gguf)
     raise UnsupportedArchitecture(
-        f"unsupported model architecture: found {found}; supported: {', '.join(sorted(ARCHITECTURES))}"
+        f"unsupported GGUF architecture {arch!r}; the GGUF backend runs diffusion models of: {', '.join(runs)}"
     )

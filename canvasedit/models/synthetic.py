@@ -9,13 +9,16 @@ small byte-level BPE trained on the spot. Loading it exercises the same code as 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from canvasedit.models.llada import WEIGHT_MAP, LLaDAModel, ModelArgs
+from canvasedit.models import llada
+from canvasedit.models.llada import LLaDAModel, ModelArgs
+from canvasedit.models.spec import ConfigReader, FamilySpec
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|pad|>", "<|mdm_mask|>")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -116,13 +119,32 @@ def llada_config(vocab_size: int, **overrides: Any) -> dict[str, Any]:
     return config
 
 
-def hub_state_dict(model: LLaDAModel) -> dict[str, torch.Tensor]:
-    """The model's tensors under their hub names (the inverse of ``llada.WEIGHT_MAP``)."""
-    inverse = {}
-    for hub, native in WEIGHT_MAP.items():
-        for i in range(model.args.n_layers):
-            inverse[native.format(i=i)] = hub.format(i=i)
-    return {inverse[k]: v.detach().contiguous().clone() for k, v in model.state_dict().items() if k in inverse}
+def hub_state_dict(model: torch.nn.Module, spec: FamilySpec | None = None) -> dict[str, torch.Tensor]:
+    """The model's tensors under their hub names: the spec's ``TensorTable`` read native → hub.
+
+    A native tensor stacked from ``{e}``-numbered hub tensors is split back into one per expert.
+    A tied LM head is left out, as the hub checkpoints of tied models leave it out.
+    """
+    spec = spec or llada.SPEC
+    patterns = [(re.compile("^" + re.escape(native).replace(re.escape("{i}"), r"(?P<i>\d+)") + "$"), hub)
+                for hub, native, _ in spec.tensors.rows]
+    tied = bool(getattr(model.args, "tie_word_embeddings", False))
+    out: dict[str, torch.Tensor] = {}
+    for name, tensor in model.state_dict().items():
+        if tied and name == "lm_head.weight":
+            continue
+        for pattern, hub in patterns:
+            m = pattern.match(name)
+            if m:
+                break
+        else:
+            raise KeyError(f"{name} has no hub name in the {spec.name} tensor table")
+        if "{e}" in hub:
+            for e, part in enumerate(tensor):
+                out[hub.format(i=m.groupdict().get("i"), e=e)] = part.detach().contiguous().clone()
+        else:
+            out[hub.format(i=m.groupdict().get("i"))] = tensor.detach().contiguous().clone()
+    return out
 
 
 def write_random_llada(
@@ -147,7 +169,7 @@ def write_random_llada(
     config = llada_config(config_overrides.pop("vocab_size", vocab), **config_overrides)
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     torch.manual_seed(seed)
-    model = LLaDAModel(ModelArgs.from_config(config))
+    model = LLaDAModel(ModelArgs.from_config(ConfigReader(config, "a synthetic LLaDA")))
     with torch.no_grad():
         for p in model.parameters():
             if p.dim() == 2:
@@ -155,8 +177,6 @@ def write_random_llada(
             else:
                 p.normal_(1.0, 0.05)
     tensors = {k: v.to(dtype) for k, v in hub_state_dict(model).items()}
-    if config.get("weight_tying"):
-        tensors.pop("model.transformer.ff_out.weight", None)
     if shards == 1:
         save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
         return folder

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import torch
 
+from canvasedit.engine.canvas import CanvasLayout
+
 VOCAB = ["<end>", "<mask>"] + list("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\n\t.,:()=+-_'\"")
 
 
@@ -21,6 +23,8 @@ class MockBackend:
     mask_id = 1
     stop_ids = (0,)
     end_ids: tuple[int, ...] = ()
+    layout = CanvasLayout()
+    recipe: dict = {}
 
     def __init__(self, max_length: int = 512) -> None:
         self.max_length = max_length

@@ -89,7 +89,7 @@ def test_determinism_at_temperature_zero_and_with_a_seed():
         return fill(TEXT, [Hole(4, 5, length=6)], b, params).run().text
 
     assert text(SamplerParams(steps=3)) == text(SamplerParams(steps=3))
-    hot = SamplerParams(steps=3, temperature=5.0, remasking=Remasking.RANDOM, seed=11)
+    hot = SamplerParams(steps=3, temperature=5.0, algorithm=Remasking.RANDOM, seed=11)
     assert text(hot) == text(hot)
 
 

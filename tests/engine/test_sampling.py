@@ -1,14 +1,13 @@
 import pytest
 import torch
 
-from canvasedit.engine.errors import BadParams
+from canvasedit.params import ParamsError
 from canvasedit.engine.sampling import (
     Remasking,
     SamplerParams,
     choose_tokens,
     confidence,
     filter_logits,
-    params_from_settings,
     select_positions,
 )
 
@@ -64,15 +63,14 @@ def test_select_positions_topk_threshold_and_at_least_one():
     assert select_positions(conf, 0, threshold=0.99).tolist() == [1]
 
 
-def test_params_validate_and_from_settings():
-    with pytest.raises(BadParams):
-        SamplerParams(steps=0).validate()
-    with pytest.raises(BadParams):
-        SamplerParams(threshold=1.5).validate()
-
-    class S:
-        steps, block_length, algorithm, temperature = 8, 4, "margin", 0.5
-        top_k, top_p, threshold, revise_below, seed = 5, 0.9, 0.8, 0.1, 3
-
-    p = params_from_settings(S())
-    assert p.remasking is Remasking.MARGIN and p.steps == 8 and p.block_length == 4 and p.seed == 3
+def test_params_are_checked_on_construction():
+    with pytest.raises(ParamsError):
+        SamplerParams(steps=0)
+    with pytest.raises(ValueError, match="threshold"):
+        SamplerParams(threshold=1.5)
+    with pytest.raises(ValueError, match="temperature"):
+        SamplerParams(temperature=float("nan"))
+    p = SamplerParams.layered({"algorithm": "margin", "steps": 8, "block_length": 4}, {"seed": 3})
+    assert p.algorithm is Remasking.MARGIN and p.steps == 8 and p.block_length == 4 and p.seed == 3
+    with pytest.raises(ValueError, match="unknown sampler setting 'stepz'"):
+        SamplerParams.layered({"stepz": 3})

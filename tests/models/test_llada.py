@@ -8,7 +8,7 @@ import torch
 
 from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound, UnsupportedArchitecture
 from canvasedit.models.loading import load_model
-from canvasedit.models.registry import ARCHITECTURES, resolve
+from canvasedit.models.registry import families, resolve
 from tests.tiny import make_tiny_llada
 
 
@@ -88,7 +88,7 @@ def test_tied_embeddings_share_one_matrix(tmp_path, tiny_model_dir):
 
 def test_special_tokens_come_from_config(tiny_model_dir):
     loaded = load_model(tiny_model_dir)
-    assert loaded.mask_id == 2 and set(loaded.stop_ids) == {0, 1} and loaded.max_length == 256
+    assert loaded.tokens.mask == 2 and set(loaded.tokens.stops) == {0, 1} and loaded.max_length == 256
 
 
 def copy_model(src, dst):
@@ -119,7 +119,7 @@ def test_malformed_config_and_unsupported_architecture(tmp_path, tiny_model_dir)
         load_model(bad)
     cfg = json.loads((tiny_model_dir / "config.json").read_text())
     (bad / "config.json").write_text(json.dumps({**cfg, "architectures": ["GPT2LMHeadModel"]}))
-    with pytest.raises(UnsupportedArchitecture, match="LLaDAModelLM"):
+    with pytest.raises(UnsupportedArchitecture, match="GPT2LMHeadModel.*runs LLaDA"):
         load_model(bad)
     missing_field = {k: v for k, v in cfg.items() if k != "d_model"}
     (bad / "config.json").write_text(json.dumps(missing_field))
@@ -141,8 +141,44 @@ def test_wrong_shapes_and_corrupt_weights(tmp_path, tiny_model_dir):
 
 def test_registry_resolves_by_architectures_not_model_type():
     assert resolve({"architectures": ["LLaDAModelLM"]}).name == "llada"
-    with pytest.raises(UnsupportedArchitecture):
-        resolve({"architectures": ["LLaDAModelLM"], "num_experts": 64})
+    with pytest.raises(UnsupportedArchitecture, match="GSAI-ML/LLaDA-8B-Instruct"):
+        resolve({"architectures": ["GPT2LMHeadModel"]})
     with pytest.raises(UnsupportedArchitecture, match="no 'architectures'"):
         resolve({"model_type": "llada"})
-    assert "LLaDAModelLM" in ARCHITECTURES
+    assert "llada" in {spec.name for spec in families()}
+
+
+def test_config_fields_of_the_wrong_type_or_range_are_one_line(tmp_path, tiny_model_dir):
+    cfg = json.loads((tiny_model_dir / "config.json").read_text())
+    bad = copy_model(tiny_model_dir, tmp_path / "fields")
+    cases = {
+        "architectures": (5, UnsupportedArchitecture, "architectures"),
+        "d_model": (-256, BadModelConfig, "d_model must be an integer in"),
+        "n_heads": (0, BadModelConfig, "n_heads must be an integer in"),
+        "mask_token_id": (999999, BadModelConfig, "mask"),
+        "max_sequence_length": (1e12, BadModelConfig, "max_sequence_length must be an integer in"),
+        "rope_theta": ("big", BadModelConfig, "rope_theta must be a finite number"),
+        "weight_tying": ("yes", BadModelConfig, "weight_tying must be true or false"),
+    }
+    for key, (value, error, message) in cases.items():
+        (bad / "config.json").write_text(json.dumps({**cfg, key: value}))
+        with pytest.raises(error, match=message) as info:
+            load_model(bad)
+        assert "\n" not in str(info.value), key
+
+
+def test_integer_weights_and_shards_outside_the_folder_are_refused(tmp_path, tiny_model_dir):
+    from safetensors.torch import load_file, save_file
+
+    ints = copy_model(tiny_model_dir, tmp_path / "ints")
+    state = load_file(str(ints / "model.safetensors"))
+    state["model.transformer.ln_f.weight"] = state["model.transformer.ln_f.weight"].to(torch.int32)
+    save_file(state, str(ints / "model.safetensors"))
+    with pytest.raises(BadWeights, match="must be floats"):
+        load_model(ints)
+    outside = copy_model(tiny_model_dir, tmp_path / "outside")
+    (outside / "model.safetensors").rename(tmp_path / "elsewhere.safetensors")
+    index = {"weight_map": {name: "../elsewhere.safetensors" for name in state}}
+    (outside / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(BadWeights, match="outside the model folder"):
+        load_model(outside)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from canvasedit.config import SamplerSettings, Settings
+from canvasedit.config import Settings
 from canvasedit.document import load_document
 from canvasedit.ui.app import CanvasEditApp
 
@@ -68,7 +68,7 @@ def make_app(tiny_backend) -> Callable[..., CanvasEditApp]:
     """``make_app(path, delay=0.0, steps=8, **app_kwargs)``: the editor on a file, with the tiny model."""
 
     def make(path: Path | None, delay: float = 0.0, steps: int = 8, **kwargs) -> CanvasEditApp:
-        kwargs.setdefault("settings", Settings(sampler=SamplerSettings(steps=steps)))
+        kwargs.setdefault("settings", Settings(sampler={"steps": steps}))
         kwargs.setdefault("backend", PacedBackend(tiny_backend, delay))
         document = load_document(path) if path is not None else None
         return CanvasEditApp(document, cursor_blink=False, **kwargs)

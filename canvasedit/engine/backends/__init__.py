@@ -13,12 +13,13 @@ returns float32 logits for chosen canvas rows, already realigned so that row ``i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.errors import BackendUnavailable
 
 
@@ -37,6 +38,10 @@ class Backend(Protocol):
     banned: torch.Tensor
     """``(V,)`` bool on the backend's device: tokens never chosen (the mask, other special tokens, padded rows)."""
     max_length: int
+    layout: CanvasLayout
+    """Tokens the model family needs around the text (BOS, [CLS] … [SEP])."""
+    recipe: Mapping[str, Any]
+    """Sampler settings of the model's family (a ``canvasedit.params`` layer), used unless the user overrides them."""
 
     def encode(self, text: str) -> list[int]: ...
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.errors import BackendUnavailable, BadParams, ContextTooLong
 from canvasedit.models.errors import BadWeights
 from canvasedit.models.gguf_file import GGUFInfo, read_gguf_info
@@ -119,6 +120,11 @@ class GGUFBackend:
         self.mask_id = int(mask)
         stops = {lib.llama_vocab_eos(self._vocab), lib.llama_vocab_eot(self._vocab), lib.llama_vocab_pad(self._vocab)}
         self.stop_ids = tuple(sorted(int(t) for t in stops if t != lib.LLAMA_TOKEN_NULL and t != self.mask_id))
+        spec = info.family
+        bos = lib.llama_vocab_bos(self._vocab)
+        begin = int(bos) if spec.begin is not None and bos != lib.LLAMA_TOKEN_NULL else None
+        self.layout = CanvasLayout.of(spec, begin, None)
+        self.recipe = dict(spec.recipe)
         eot = lib.llama_vocab_eot(self._vocab)
         self.end_ids = (int(eot),) if eot not in (lib.LLAMA_TOKEN_NULL, self.mask_id) else ()
         # Never chosen: unused ids (an embedding padded past the vocabulary), the mask, and every

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.device import resolve_device
 from canvasedit.models.loading import LoadedModel, load_model
 
@@ -21,14 +22,18 @@ class NativeBackend:
         self.loaded = loaded
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
+        self.spec = loaded.spec
         self.device = str(device)
         self._torch_device = device
         self.model_name = loaded.name
-        self.mask_id = loaded.mask_id
-        self.stop_ids = loaded.stop_ids
-        self.end_ids = loaded.end_ids
+        tokens = loaded.tokens
+        self.mask_id = tokens.mask
+        self.stop_ids = tokens.stops
+        self.end_ids = tokens.ends
+        self.layout = CanvasLayout.of(self.spec, tokens.begin, tokens.finish)
+        self.recipe = dict(self.spec.recipe)
         self.max_length = loaded.max_length
-        self.shift_logits = loaded.family.shift_logits
+        self.shift_logits = self.spec.shift_logits
         # Never chosen: rows of the LM head that no token of the tokenizer can produce (LLaDA pads
         # its embedding to 126464 rows for 126349 tokens), the mask and every non-stop special token.
         vocab = len(self.tokenizer)
@@ -36,7 +41,7 @@ class NativeBackend:
         banned = torch.zeros(rows, dtype=torch.bool)
         if vocab < rows:
             banned[vocab:] = True
-        banned[[i for i in loaded.banned_ids if i < rows]] = True
+        banned[list(tokens.banned)] = True
         self.banned = banned.to(device)
         self._token_text: dict[int, str] = {}
 

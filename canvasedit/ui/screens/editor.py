@@ -501,7 +501,8 @@ class EditorScreen(FillControl, Screen[None]):
 
     def action_settings(self) -> None:
         """Edit the settings."""
-        self.app.push_screen(SettingsScreen(self.settings), self.apply_settings)
+        recipe = self.backend.recipe if self.backend is not None else None
+        self.app.push_screen(SettingsScreen(self.settings, recipe), self.apply_settings)
 
     def apply_settings(self, settings: Settings | None) -> None:
         """Use and save new settings (None: the dialog was cancelled)."""

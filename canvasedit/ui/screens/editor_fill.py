@@ -21,7 +21,6 @@ from textual import work
 from textual.worker import get_current_worker
 
 from canvasedit.engine import EngineError, FillResult, FillRun, SamplerParams, StepEvent, fill
-from canvasedit.engine.sampling import params_from_settings
 from canvasedit.ui.messages import FillCancelled, FillFailed, FillFinished, FillStep
 
 if TYPE_CHECKING:
@@ -76,7 +75,7 @@ class FillControl:
             self.notify("There are no holes to fill.", severity="warning")
             return False
         try:
-            params = params or params_from_settings(self.settings.sampler)
+            params = params or SamplerParams.layered(self.backend.recipe, self.settings.sampler)
             run = fill(self.canvas.text, self.canvas.holes.to_engine(), self.backend, params)
         except EngineError as exc:
             self.notify(str(exc), title="Cannot fill", severity="error")

@@ -1,7 +1,10 @@
-"""The settings dialog: sampler defaults, hole length, theme and the active model.
+"""The settings dialog: sampler settings, hole length, theme and the active model.
 
-    app.push_screen(SettingsScreen(settings), apply)   # apply(Settings | None)
+    app.push_screen(SettingsScreen(settings, recipe), apply)   # apply(Settings | None)
 
+The sampler fields show what a fill will use: the active model family's ``recipe`` overridden by
+``config.toml``. Only a field the user changes becomes an override in ``[sampler]``; the others
+keep following the recipe, so switching to a model of another family brings its own defaults.
 Values are checked by the settings dataclasses themselves (``canvasedit.config``), so the dialog
 accepts exactly what ``config.toml`` accepts; a bad value is shown under the form and the dialog
 stays open. Enter or ctrl+s saves, Esc cancels. Writing the file is the caller's job.
@@ -17,7 +20,8 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from canvasedit.config import ALGORITHMS, ConfigError, Settings
+from canvasedit.config import ConfigError, Settings
+from canvasedit.params import ALGORITHMS, ParamsError, SamplerParams
 
 THEMES = ("monokai", "dracula", "vscode_dark", "github_light", "css")
 """TextArea's built-in syntax themes."""
@@ -47,10 +51,12 @@ class SettingsScreen(ModalScreen[Settings | None]):
         Binding("ctrl+s", "save", "Save", show=False),
     ]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, recipe: dict | None = None) -> None:
         super().__init__(classes="dialog")
         self.settings = settings
         """The settings the dialog started from."""
+        self.shown = SamplerParams.layered(recipe, settings.sampler).layer()
+        """The sampler values shown: the family's recipe overridden by config.toml."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog-box settings-box"):
@@ -59,13 +65,13 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 yield Label("Algorithm (which masks to commit first)")
                 yield Select(
                     [(name.replace("_", " "), name) for name in ALGORITHMS],
-                    value=self.settings.sampler.algorithm,
+                    value=self.shown["algorithm"],
                     allow_blank=False,
                     compact=True,
                     id="algorithm",
                 )
                 for section, name, label, kind in _FIELDS:
-                    value = getattr(getattr(self.settings, section), name)
+                    value = self.shown[name] if section == "sampler" else getattr(getattr(self.settings, section), name)
                     yield Label(label)
                     yield Input(str(value), type=kind, id=name, select_on_focus=False, compact=True)
                 yield Label("Syntax theme")
@@ -98,8 +104,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
 
     def read(self) -> Settings:
         """The settings as the form now says; raises ``ConfigError`` (a ValueError) for a bad value."""
-        sections = {"sampler": self.settings.sampler, "editor": self.settings.editor, "model": self.settings.model}
-        changes: dict[str, dict[str, object]] = {name: {} for name in sections}
+        sections = {"editor": self.settings.editor, "model": self.settings.model}
+        changes: dict[str, dict[str, object]] = {name: {} for name in (*sections, "sampler")}
         for section, name, label, kind in _FIELDS:
             raw = self.query_one(f"#{name}", Input).value.strip()
             try:
@@ -109,7 +115,17 @@ class SettingsScreen(ModalScreen[Settings | None]):
             changes[section][name] = value
         changes["sampler"]["algorithm"] = self.query_one("#algorithm", Select).value
         changes["editor"]["theme"] = self.query_one("#theme", Select).value
-        return replace(self.settings, **{name: replace(sections[name], **changes[name]) for name in sections})
+        sampler = dict(self.settings.sampler)
+        for name, value in changes.pop("sampler").items():
+            if value != self.shown[name]:  # only what the user changed becomes an override
+                sampler[name] = value
+        try:
+            SamplerParams.layered(sampler)
+        except ParamsError as exc:
+            raise ConfigError(str(exc)) from None
+        return replace(
+            self.settings, sampler=sampler, **{name: replace(sections[name], **changes[name]) for name in sections}
+        )
 
     def action_save(self) -> None:
         """Dismiss with the new settings, or show why they are not valid."""
