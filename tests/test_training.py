@@ -78,14 +78,14 @@ def test_the_gpu_preset_is_the_bigger_model_the_card_promises():
     sys.path.insert(0, str(ROOT))
     from training.default_model import PRESETS, model_args
 
-    from canvasedit.models.llada import LLaDAModel
+    from canvasedit.models.transformer import Transformer
 
     sizes = {}
     for name in ("cpu", "gpu"):
         import torch
 
         with torch.device("meta"):
-            sizes[name] = sum(p.numel() for p in LLaDAModel(model_args(PRESETS[name])).parameters())
+            sizes[name] = sum(p.numel() for p in Transformer(model_args(PRESETS[name])).parameters())
     assert 5e6 <= sizes["cpu"] <= 20e6
     assert 20e6 <= sizes["gpu"] <= 40e6
 

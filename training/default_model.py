@@ -41,7 +41,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from canvasedit.models.llada import LLaDAModel, ModelArgs  # noqa: E402
+from canvasedit.models.transformer import Transformer, TransformerArgs  # noqa: E402
 from canvasedit.models.synthetic import SPECIAL_TOKENS, hub_state_dict  # noqa: E402
 
 EOS_ID, PAD_ID, MASK_ID = 0, 1, 2
@@ -264,16 +264,15 @@ def _tokens(run: Path, name: str) -> np.ndarray:
 # ---------------------------------------------------------------- model and objective
 
 
-def model_args(preset: Preset) -> ModelArgs:
-    return ModelArgs(
-        d_model=preset.d_model, n_layers=preset.n_layers, n_heads=preset.n_heads, n_kv_heads=preset.n_heads,
-        mlp_hidden_size=preset.mlp_hidden, vocab_size=preset.vocab, embedding_size=preset.vocab,
-        max_sequence_length=preset.seq_len, rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
-        include_bias=False,
+def model_args(preset: Preset) -> TransformerArgs:
+    return TransformerArgs(
+        width=preset.d_model, n_layers=preset.n_layers, n_heads=preset.n_heads, n_kv_heads=preset.n_heads,
+        head_dim=preset.d_model // preset.n_heads, mlp_hidden=preset.mlp_hidden, vocab_size=preset.vocab,
+        rows=preset.vocab, max_length=preset.seq_len, rope_theta=10000.0, norm_eps=1e-5, tie_word_embeddings=False,
     )
 
 
-def init_weights(model: LLaDAModel) -> None:
+def init_weights(model: Transformer) -> None:
     std = 0.02
     for name, p in model.named_parameters():
         if p.dim() == 2:
@@ -320,7 +319,7 @@ def sample_batch(
     return noisy, ids, weights
 
 
-def diffusion_loss(model: LLaDAModel, noisy: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def diffusion_loss(model: Transformer, noisy: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     h = model.hidden(noisy)  # (B, T, C)
     sel = weights > 0
     logits = model.lm_head(h[sel]).float()  # (N, V): the head only where tokens are masked
@@ -332,7 +331,7 @@ def diffusion_loss(model: LLaDAModel, noisy: torch.Tensor, targets: torch.Tensor
 # ---------------------------------------------------------------- checkpoints (safetensors + JSON)
 
 
-def save_checkpoint(run: Path, model: LLaDAModel, opt: torch.optim.Optimizer, state: dict) -> None:
+def save_checkpoint(run: Path, model: Transformer, opt: torch.optim.Optimizer, state: dict) -> None:
     from safetensors.torch import save_file
 
     ckpt = run / "checkpoint"
@@ -350,7 +349,7 @@ def save_checkpoint(run: Path, model: LLaDAModel, opt: torch.optim.Optimizer, st
     os.replace(ckpt / "state.json.tmp", ckpt / "state.json")
 
 
-def load_checkpoint(run: Path, model: LLaDAModel, opt: torch.optim.Optimizer) -> dict | None:
+def load_checkpoint(run: Path, model: Transformer, opt: torch.optim.Optimizer) -> dict | None:
     from safetensors.torch import load_file
 
     ckpt = run / "checkpoint"
@@ -381,7 +380,7 @@ def train(run: Path, preset: Preset, minutes: float, device: str) -> None:
     torch.manual_seed(0)
     torch.set_num_threads(preset.threads)
     args = model_args(preset)
-    model = LLaDAModel(args)
+    model = Transformer(args)
     init_weights(model)
     model.to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
@@ -462,7 +461,7 @@ def _probe_batches(run: Path, preset: Preset) -> dict[str, tuple[torch.Tensor, t
 
 
 @torch.no_grad()
-def _probe(model: LLaDAModel, probe: dict, device: str) -> dict[str, float]:
+def _probe(model: Transformer, probe: dict, device: str) -> dict[str, float]:
     model.eval()
     result = {}
     for name, (ids, masked) in probe.items():
@@ -476,12 +475,12 @@ def _probe(model: LLaDAModel, probe: dict, device: str) -> dict[str, float]:
     return result
 
 
-def load_trained(run: Path) -> LLaDAModel:
+def load_trained(run: Path) -> Transformer:
     from safetensors.torch import load_file
 
     state = json.loads((run / "checkpoint" / "state.json").read_text())
     preset = Preset(**state.get("preset", asdict(PRESETS["cpu"])))
-    model = LLaDAModel(model_args(preset))
+    model = Transformer(model_args(preset))
     tensors = load_file(str(run / "checkpoint" / "weights.safetensors"))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
     return model.eval()
@@ -501,10 +500,10 @@ def export(run: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     config = {
         "architectures": ["LLaDAModelLM"], "model_type": "llada", "block_type": "llama",
-        "d_model": args.d_model, "n_layers": args.n_layers, "n_heads": args.n_heads, "n_kv_heads": args.n_kv_heads,
-        "mlp_hidden_size": args.mlp_hidden_size, "vocab_size": args.vocab_size, "embedding_size": args.embedding_size,
-        "max_sequence_length": args.max_sequence_length, "rope_theta": args.rope_theta,
-        "rms_norm_eps": args.rms_norm_eps, "weight_tying": args.tie_word_embeddings, "include_bias": False,
+        "d_model": args.width, "n_layers": args.n_layers, "n_heads": args.n_heads, "n_kv_heads": args.n_kv_heads,
+        "mlp_hidden_size": args.mlp_hidden, "vocab_size": args.vocab_size, "embedding_size": args.rows,
+        "max_sequence_length": args.max_length, "rope_theta": args.rope_theta,
+        "rms_norm_eps": args.norm_eps, "weight_tying": args.tie_word_embeddings, "include_bias": False,
         "include_qkv_bias": False, "layer_norm_type": "rms", "activation_type": "silu", "rope": True, "alibi": False,
         "mask_token_id": MASK_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "torch_dtype": "float16",
         "canvasedit": {"trained_tokens": state["tokens"], "trained_minutes": round(state["elapsed"] / 60, 1),

@@ -10,7 +10,7 @@ model of the family is active. Nothing here imports torch::
     SPEC = FamilySpec(
         name="llada", title="LLaDA", repos=("GSAI-ML/LLaDA-8B-Base",),
         matches=lambda c: "LLaDAModelLM" in architectures(c) and "num_experts" not in c,
-        args_from_config=ModelArgs.from_config, model_class=LLaDAModel, tensors=TENSORS,
+        args_from_config=args_from_config, model_class=Transformer, tensors=TENSORS,
         mask=TokenRule(config=("mask_token_id",), tokens=("<|mdm_mask|>",)),
         recipe={"schedule": "block", "block_length": 32},
     )

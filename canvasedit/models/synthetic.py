@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 from canvasedit.models import llada
-from canvasedit.models.llada import LLaDAModel, ModelArgs
 from canvasedit.models.spec import ConfigReader, FamilySpec
+from canvasedit.models.transformer import Transformer
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|pad|>", "<|mdm_mask|>")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -169,7 +169,7 @@ def write_random_llada(
     config = llada_config(config_overrides.pop("vocab_size", vocab), **config_overrides)
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     torch.manual_seed(seed)
-    model = LLaDAModel(ModelArgs.from_config(ConfigReader(config, "a synthetic LLaDA")))
+    model = Transformer(llada.args_from_config(ConfigReader(config, "a synthetic LLaDA")))
     with torch.no_grad():
         for p in model.parameters():
             if p.dim() == 2:
