@@ -207,7 +207,7 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
         expected = {k: tuple(v.shape) for k, v in spec.model_class(args).state_dict().items()}
     rows = expected["lm_head.weight"][0]
     vocab = gguf_vocabulary(model_dir / "tokenizer.json", rows)
-    tokens = special_tokens(spec, config, load_tokenizer(model_dir), rows)
+    tokens = special_tokens(spec, config, load_tokenizer(model_dir, spec.tokenizer_fallback), rows)
     sources = _sources(weight_files(model_dir), spec)
     if args.tie_word_embeddings:
         sources.pop("lm_head.weight", None)  # llama.cpp reuses token_embd when `output` is absent

@@ -47,22 +47,29 @@ class RotaryEmbedding(nn.Module):
         self.cos: torch.Tensor | None = None
         self.sin: torch.Tensor | None = None
 
-    def ensure_tables(self, device: torch.device) -> None:
-        if self.cos is not None and self.cos.device == device:
+    def ensure_tables(self, device: torch.device, length: int) -> None:
+        """Tables for positions ``0 … length-1`` at least, grown on demand (a 131k-position table
+        for a model that is given 2k tokens would cost 130 MB for nothing)."""
+        if self.cos is not None and self.cos.device == device and self.cos.shape[0] >= length:
             return
+        if length > self.max_positions:
+            raise ValueError(f"position {length - 1} exceeds the model's {self.max_positions} positions")
+        size = min(self.max_positions, max(length, 2 * (0 if self.cos is None else self.cos.shape[0]), 512))
         inv_freq = 1.0 / (
             self.theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32, device=device) / self.head_dim)
         )
-        t = torch.arange(self.max_positions, dtype=torch.float32, device=device)
+        t = torch.arange(size, dtype=torch.float32, device=device)
         freqs = torch.outer(t, inv_freq)  # (Tmax, D/2)
         emb = torch.cat((freqs, freqs), dim=-1)  # (Tmax, D)
         self.cos = emb.cos()
         self.sin = emb.sin()
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rotate ``q (B, H, T, D)`` and ``k (B, K, T, D)`` at integer ``positions (B, T)``."""
-        self.ensure_tables(q.device)
-        assert self.cos is not None and self.sin is not None
+        """Rotate ``q (B, H, T, D)`` and ``k (B, K, T, D)`` at integer ``positions (B, T)``.
+
+        The caller has built the tables (``ensure_tables``) once for the whole forward pass.
+        """
+        assert self.cos is not None and self.sin is not None, "call ensure_tables before the forward pass"
         cos = self.cos[positions].unsqueeze(1)  # (B, 1, T, D)
         sin = self.sin[positions].unsqueeze(1)
         return _rotate(q, cos, sin), _rotate(k, cos, sin)

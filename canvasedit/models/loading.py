@@ -147,19 +147,41 @@ def read_state_dict(files: list[Path], spec: FamilySpec) -> dict[str, torch.Tens
     return state
 
 
-def load_tokenizer(path: Path) -> Any:
+def load_tokenizer(path: Path, fallback: str | None = None) -> Any:
+    """The folder's tokenizer through transformers, never running the repository's own code.
+
+    A tokenizer that only exists as repository code (``auto_map``, e.g. Dream's ``DreamTokenizer``)
+    is loaded as the family's ``fallback`` class (a Qwen2 BPE) from the same vocabulary files.
+    """
     if not any((path / name).is_file() for name in ("tokenizer.json", "vocab.json", "tokenizer.model")):
         raise ModelNotFound(f"{path} has no tokenizer (tokenizer.json, vocab.json or tokenizer.model)")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from transformers import AutoTokenizer
+    import transformers
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # config.json's model_type is not a transformers class; that is expected
     try:
         # trust_remote_code stays False: a repository's own Python is never run.
-        return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False, local_files_only=True)
+        return transformers.AutoTokenizer.from_pretrained(str(path), trust_remote_code=False, local_files_only=True)
+    except ValueError as exc:
+        custom = "custom code" in str(exc) or "trust_remote_code" in str(exc)
+        if not custom:
+            raise BadModelConfig(f"cannot load the tokenizer in {path}: {_first_line(exc)}") from exc
+        if fallback is None:
+            raise BadModelConfig(
+                f"the tokenizer in {path} exists only as the repository's own code, which CanvasEdit never runs"
+            ) from None
+    except (OSError, KeyError, TypeError) as exc:
+        raise BadModelConfig(f"cannot load the tokenizer in {path}: {_first_line(exc)}") from exc
+    try:
+        return getattr(transformers, fallback).from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BadModelConfig(f"cannot load the tokenizer in {path}: {exc}") from exc
+        raise BadModelConfig(f"cannot load the tokenizer in {path} as {fallback}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def special_tokens(spec: FamilySpec, config: dict[str, Any], tokenizer: Any, rows: int) -> SpecialTokens:
@@ -228,7 +250,7 @@ def load_model(
         model.lm_head.weight = model.embed.weight
     model.to(device=device, dtype=dtype)
     model.eval()
-    tokenizer = load_tokenizer(path)
+    tokenizer = load_tokenizer(path, spec.tokenizer_fallback)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -237,5 +259,5 @@ def load_model(
         config=config,
         path=path,
         tokens=special_tokens(spec, config, tokenizer, model.lm_head.weight.shape[0]),
-        max_length=args.max_length,
+        max_length=min(args.max_length, spec.max_context or args.max_length),
     )

@@ -152,6 +152,11 @@ class FamilySpec:
     """Tokens that end an answer in the family's chat format; they close a hole."""
     expand: TokenRule | None = None
     """DreamOn's ``<|expand|>``: a committed one becomes two masks, so the hole grows."""
+    max_context: int | None = None
+    """The longest canvas the family is meant for when ``config.json`` states more (Dream: 2048 of 131072)."""
+    tokenizer_fallback: str | None = None
+    """A transformers tokenizer class for repositories whose own tokenizer is custom code (DreamTokenizer
+    is a Qwen2 BPE): it is loaded from the same vocabulary files instead of running that code."""
     recipe: Mapping[str, Any] = field(default_factory=dict)
     """Sampler settings (``canvasedit.params`` layer) the engine uses while a model of the family is active."""
     gguf: GGUFForm | None = None

@@ -109,8 +109,9 @@ class Transformer(nn.Module):
             if T > self.args.max_length:
                 raise ValueError(f"canvas of {T} tokens exceeds the model's {self.args.max_length}")
             positions = torch.arange(T, device=ids.device).expand(B, T)
-        elif int(positions.max()) >= self.args.max_length:
-            raise ValueError(f"position {int(positions.max())} exceeds the model's {self.args.max_length}")
+            self.rope.ensure_tables(ids.device, T)
+        else:
+            self.rope.ensure_tables(ids.device, int(positions.max()) + 1)  # raises past the model's positions
         x = self.embed(ids)  # (B, T, C)
         for i, block in enumerate(self.blocks):
             x = block(x, self.rope, positions, mask, cache, i, store)
