@@ -19,6 +19,10 @@ The file has one table per section; every key is optional and falls back to its 
     [keys]
     "fill" = "ctrl+g"
 
+    [models.my-coder]    # one table per model added with `canvasedit models add`
+    repo = "org/name"
+    family = "a2d"
+
 Unknown sections and keys are ignored, so a file written by a newer version still loads. A value
 of the wrong type or out of range raises ``ConfigError`` with one line naming the key, what was
 expected, what was found and the file. The dataclasses are frozen and validate themselves on
@@ -105,6 +109,8 @@ class Settings:
     """Model choice and device."""
     keys: dict[str, str] = field(default_factory=dict)
     """User key overrides: binding id (such as ``fill``) → key string (such as ``ctrl+g``)."""
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The user's own catalog entries (``canvasedit models add``): name → ``[models.NAME]`` table."""
 
     def __post_init__(self) -> None:
         try:
@@ -114,6 +120,8 @@ class Settings:
         for binding, key in self.keys.items():
             if not isinstance(binding, str) or not isinstance(key, str):
                 raise ConfigError(f"keys.{binding} must be a string such as \"ctrl+g\", found {_describe(key)}")
+        for name, table in self.models.items():
+            _check_model_table(name, table)
 
 
 _SECTIONS = (EditorSettings, ModelSettings)
@@ -153,7 +161,7 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
         sections[cls.SECTION] = cls(**values)
     sampler = {key: value for key, value in _table(data, "sampler").items() if key in SAMPLER_KEYS}
     keys = _table(data, "keys")
-    return Settings(**sections, sampler=sampler, keys=dict(keys))
+    return Settings(**sections, sampler=sampler, keys=dict(keys), models=dict(_table(data, "models")))
 
 
 def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
@@ -169,6 +177,28 @@ def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None
     except (OSError, DocumentError) as exc:
         raise ConfigError(f"cannot write settings to {path}: {exc}") from exc
     return path
+
+
+_MODEL_KEYS = {"repo": str, "path": str, "revision": str, "family": str, "quant": str, "file": str, "kind": str,
+               "description": str, "params": int, "context": int, "recipe": dict}
+
+
+def _check_model_table(name: str, table: Any) -> None:
+    """A ``[models.NAME]`` entry: a hub ``repo`` or a local ``path``, and a ``family``; recipe keys checked."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"models.{name} must be a table, found {_describe(table)}")
+    for key, value in table.items():
+        kind = _MODEL_KEYS.get(key)
+        if kind is not None and (type(value) is not kind):
+            raise ConfigError(f"models.{name}.{key} must be {_KIND_NAMES[kind]}, found {_describe(value)}")
+    if ("repo" in table) == ("path" in table):
+        raise ConfigError(f"models.{name} needs exactly one of repo (a hub repository) or path (a local folder)")
+    if not table.get("family"):
+        raise ConfigError(f"models.{name} needs a family, such as \"llada\" (canvasedit models add fills it in)")
+    try:
+        check_layer(table.get("recipe", {}))
+    except ParamsError as exc:
+        raise ConfigError(f"models.{name}.recipe.{exc}") from None
 
 
 def _table(data: dict[str, Any], section: str) -> dict[str, Any]:

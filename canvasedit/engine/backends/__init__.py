@@ -51,6 +51,10 @@ class Backend(Protocol):
         """Display text of one token (for streaming views; multi-byte characters may split)."""
         ...
 
+    def close(self) -> None:
+        """Free the model's memory (RAM, VRAM, llama.cpp context); the backend is unusable afterwards."""
+        ...
+
     def logits(self, ids: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
         """Float32 logits ``(B, R, V)`` for canvas ``ids (B, T)`` at ``rows (R,)`` (all rows when None).
 
@@ -60,15 +64,31 @@ class Backend(Protocol):
         ...
 
 
-def open_backend(model: Path | str, device: str = "auto", kind: str = "auto") -> Backend:
-    """Open a model folder (native PyTorch) or a ``.gguf`` file (llama.cpp on the CPU)."""
+def open_backend(
+    model: Path | str, device: str = "auto", kind: str = "auto", recipe: Mapping[str, Any] | None = None
+) -> Backend:
+    """Open a model folder (native PyTorch) or a ``.gguf`` file (llama.cpp on the CPU).
+
+    ``recipe`` is a catalog entry's sampler layer over the family's; when None and the path is a
+    model pulled for a catalog entry, that entry's recipe and name are used.
+    """
     path = Path(model).expanduser()
     if kind == "gguf" or (kind == "auto" and path.suffix.lower() == ".gguf"):
         from canvasedit.engine.backends.gguf import GGUFBackend
 
-        return GGUFBackend.load(path, device=device)
-    if kind not in ("auto", "native"):
+        backend: Backend = GGUFBackend.load(path, device=device)
+    elif kind not in ("auto", "native"):
         raise BackendUnavailable(f"unknown backend {kind!r}; expected auto, native or gguf")
-    from canvasedit.engine.backends.native import NativeBackend
+    else:
+        from canvasedit.engine.backends.native import NativeBackend
 
-    return NativeBackend.load(path, device=device)
+        backend = NativeBackend.load(path, device=device)
+    from canvasedit.models import catalog
+
+    entry = catalog.entry_of(path) if recipe is None else None
+    if entry is not None:
+        recipe = entry.recipe
+        backend.model_name = entry.name  # not the snapshot's commit hash
+    if recipe:
+        backend.recipe = {**backend.recipe, **recipe}  # the family's recipe, overridden by the entry's
+    return backend

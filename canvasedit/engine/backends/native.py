@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,6 +50,14 @@ class NativeBackend:
     def load(cls, path: Path, device: str = "auto") -> NativeBackend:
         dev, dtype = resolve_device(device)
         return cls(load_model(path, device=dev, dtype=dtype), dev)
+
+    def close(self) -> None:
+        """Drop the weights; CUDA's cached blocks are returned to the device."""
+        on_cuda = self._torch_device.type == "cuda"
+        self.model = self.loaded = None  # type: ignore[assignment]
+        gc.collect()
+        if on_cuda:
+            torch.cuda.empty_cache()
 
     def encode(self, text: str) -> list[int]:
         if not text:
