@@ -39,6 +39,8 @@ class Remasking(enum.Enum):
     """Lowest entropy first, ranked by Σ p·log p (Dream entropy)."""
     RANDOM = "random"
     """Uniformly random order (LLaDA random)."""
+    ORIGIN = "origin"
+    """Each masked position independently with the schedule's probability (Dream origin: 1 − s/t)."""
 
 
 class Schedule(enum.Enum):
@@ -48,6 +50,8 @@ class Schedule(enum.Enum):
     """LLaDA: a block's masks split evenly over its steps, the remainder on the first steps."""
     TIMESTEP = "timestep"
     """Dream: ``int(n_masked · (1 − s/t))`` on ``linspace(1, eps, steps + 1)``, in float32."""
+    MDLM = "mdlm"
+    """dllm's MDLM sampler (linear α): ``round(n_masked / steps_left)``, ``ceil(steps / blocks)`` per block."""
 
 
 ALGORITHMS = tuple(r.value for r in Remasking)
@@ -63,9 +67,9 @@ class SamplerParams:
     block_length: int = 0
     """Semi-autoregressive block length inside each hole, filled left to right; 0 = each hole as one block."""
     algorithm: Remasking = Remasking.LOW_CONFIDENCE
-    """Which masked positions to commit first: low_confidence, margin, entropy or random."""
+    """Which masked positions to commit first: low_confidence, margin, entropy, random or origin."""
     schedule: Schedule = Schedule.BLOCK
-    """How many tokens each step commits: block (LLaDA) or timestep (Dream)."""
+    """How many tokens each step commits: block (LLaDA), timestep (Dream) or mdlm (dllm)."""
     temperature: float = 0.0
     """0 picks the most likely token (deterministic); above 0 samples with Gumbel-max noise."""
     top_k: int = 0

@@ -33,7 +33,7 @@ from canvasedit.engine.sampling import (
     filter_logits,
     select_positions,
 )
-from canvasedit.engine.schedule import steps_per_stage, tokens_to_commit
+from canvasedit.engine.schedule import steps_per_stage, tokens_to_commit, transfer_probability
 from canvasedit.kernels import greedy_confidence
 
 
@@ -54,7 +54,7 @@ class StepRecord:
 
 def planned_steps(stage_of: torch.Tensor, params: SamplerParams) -> int:
     stages = int(stage_of.max().item()) + 1 if (stage_of >= 0).any() else 0
-    return sum(steps_per_stage(params.steps, stages)) if stages else 0
+    return sum(steps_per_stage(params.steps, stages, params.schedule)) if stages else 0
 
 
 def denoise(
@@ -70,7 +70,7 @@ def denoise(
     if not in_hole.any():
         return
     n_stages = int(stage_of.max().item()) + 1
-    stage_steps = steps_per_stage(params.steps, n_stages)
+    stage_steps = steps_per_stage(params.steps, n_stages, params.schedule)
     committed_here = torch.zeros_like(in_hole)
     revisions = torch.zeros(ids.shape, dtype=torch.long)
     step = nfe = 0
@@ -83,8 +83,9 @@ def denoise(
             if n_masked == 0:
                 break
             k = tokens_to_commit(params.schedule, n_masked, j, stage_steps[stage], params.eps)
+            chance = transfer_probability(params.schedule, n_masked, j, stage_steps[stage], params.eps)
             j += 1
-            if k == 0 and params.threshold == 0:
+            if k == 0 and params.threshold == 0 and params.algorithm is not Remasking.ORIGIN:
                 continue
             rows = masked.nonzero().flatten()  # (R,)
             check = torch.zeros(0, dtype=torch.long)
@@ -93,7 +94,12 @@ def denoise(
             logits = backend.logits(ids[None], torch.cat([rows, check]))[0]  # (R + Rc, V)
             nfe += 1
             x0, p_x0, conf = _score(logits[: len(rows)], backend.banned, params, generator)
-            pick = select_positions(conf, k, params.threshold, p_x0).cpu()
+            if params.algorithm is Remasking.ORIGIN:
+                # Dream's origin: every masked position independently, with the schedule's probability.
+                draw = torch.rand(len(rows), generator=generator, device=conf.device)
+                pick = (draw < chance).nonzero().flatten().cpu()
+            else:
+                pick = select_positions(conf, k, params.threshold, p_x0, params.alg_temp, generator).cpu()
             x0, p_x0 = x0.cpu(), p_x0.float().cpu()
             positions = rows[pick]
             ids[positions] = x0[pick]
@@ -126,7 +132,7 @@ def _score(
     the reference samplers compute them (LLaDA ``generate``: ``softmax(logits)`` over the whole head).
     """
     greedy = params.temperature == 0 and params.top_k == 0 and params.top_p == 1.0
-    if greedy and params.algorithm is not Remasking.RANDOM:
+    if greedy and params.algorithm not in (Remasking.RANDOM, Remasking.ORIGIN):
         # One fused pass over the vocabulary (a Triton kernel on CUDA) instead of softmax, gather and top-2.
         x0, p_x0, margin, neg_entropy = greedy_confidence(logits, banned)
         conf = {Remasking.LOW_CONFIDENCE: p_x0, Remasking.MARGIN: margin, Remasking.ENTROPY: neg_entropy}

@@ -73,24 +73,35 @@ def confidence(
         return top2[:, 0] - top2[:, 1]
     if how is Remasking.ENTROPY:
         return (probs * torch.log(probs + 1e-10)).sum(-1)
-    if how is Remasking.RANDOM:
+    if how in (Remasking.RANDOM, Remasking.ORIGIN):  # origin picks positions by chance, not by rank
         return torch.rand(probs.shape[0], device=probs.device, generator=generator)
     raise BadParams(f"unknown remasking strategy {how!r}")
 
 
 def select_positions(
-    conf: torch.Tensor, k: int, threshold: float = 0.0, threshold_conf: torch.Tensor | None = None
+    conf: torch.Tensor,
+    k: int,
+    threshold: float = 0.0,
+    threshold_conf: torch.Tensor | None = None,
+    alg_temp: float = 0.0,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Row indices to commit: the ``k`` most confident (at least one), plus every row clearing ``threshold``.
 
     ``threshold_conf`` is what the threshold is compared with: the chosen token's probability, as in
-    Fast-dLLM; it defaults to ``conf``.
+    Fast-dLLM; it defaults to ``conf``. With ``alg_temp > 0`` the ``k`` rows are drawn without
+    replacement from ``softmax(conf / alg_temp)`` instead (Dream).
     """
     R = conf.shape[0]
     chosen = torch.zeros(R, dtype=torch.bool, device=conf.device)
     if R == 0:
         return chosen.nonzero().flatten()
-    chosen[torch.topk(conf, min(max(k, 1), R)).indices] = True
+    n = min(max(k, 1), R)
+    if alg_temp > 0:
+        weights = (conf.double() / alg_temp).softmax(-1)
+        chosen[torch.multinomial(weights, n, replacement=False, generator=generator)] = True
+    else:
+        chosen[torch.topk(conf, n).indices] = True
     if threshold > 0:
         chosen |= (threshold_conf if threshold_conf is not None else conf) >= threshold
     return chosen.nonzero().flatten()

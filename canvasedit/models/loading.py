@@ -78,7 +78,14 @@ def read_config(path: Path) -> dict[str, Any]:
         raise ModelNotFound(f"model folder {path} does not exist")
     if not config_path.is_file():
         raise ModelNotFound(f"{path} is not a model folder: it has no config.json")
-    return read_json_object(config_path)
+    config = read_json_object(config_path)
+    generation = path / "generation_config.json"
+    if "mask_token_id" not in config and generation.is_file():
+        # Open-dCoder keeps its mask id in the generation config, where its sampler reads it.
+        mask = read_json_object(generation).get("mask_token_id")
+        if mask is not None:
+            config["mask_token_id"] = mask
+    return config
 
 
 def weight_files(path: Path) -> list[Path]:

@@ -22,13 +22,22 @@ from canvasedit.models.spec import FamilySpec, architectures
 
 FAMILY_MODULES: tuple[str, ...] = (
     "canvasedit.models.llada",
+    "canvasedit.models.dream",
+    "canvasedit.models.a2d",
 )
 
 
 @functools.cache
 def families() -> tuple[FamilySpec, ...]:
-    """Every registered family's spec, in the order ``resolve`` asks them."""
-    return tuple(importlib.import_module(module).SPEC for module in FAMILY_MODULES)
+    """Every registered family's spec, in the order ``resolve`` asks them.
+
+    A module declares ``SPEC``, or ``SPECS`` when one file holds close relatives (A2D and Open-dCoder).
+    """
+    out: list[FamilySpec] = []
+    for name in FAMILY_MODULES:
+        module = importlib.import_module(name)
+        out.extend(getattr(module, "SPECS", None) or (module.SPEC,))
+    return tuple(out)
 
 
 def family(name: str) -> FamilySpec:

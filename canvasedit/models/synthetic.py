@@ -1,9 +1,11 @@
 """Random checkpoints in the real on-disk format, for tests and benchmarks (never for editing).
 
-``write_random_llada(folder, config)`` writes exactly what a LLaDA repository on the hub holds:
-``config.json``, ``model.safetensors`` (or shards plus ``model.safetensors.index.json``) with the
-``model.transformer.*`` tensor names, and the tokenizer files copied from ``tokenizer_dir`` or a
-small byte-level BPE trained on the spot. Loading it exercises the same code as a download.
+``write_random_checkpoint(folder, config)`` writes what a hub repository of ``config``'s family
+holds: ``config.json`` and ``model.safetensors`` (or shards plus ``model.safetensors.index.json``)
+under the family's hub tensor names (its ``TensorTable`` read backwards). ``write_random_llada``
+adds a LLaDA config and tokenizer files copied from ``tokenizer_dir`` or a small byte-level BPE
+trained on the spot; ``write_padded_tokenizer`` builds a tokenizer whose special tokens sit at a real
+family's ids. Loading such a folder exercises the same code as a download.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import torch
 
 from canvasedit.models import llada
 from canvasedit.models.spec import ConfigReader, FamilySpec
-from canvasedit.models.transformer import Transformer
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|pad|>", "<|mdm_mask|>")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -156,27 +157,59 @@ def write_random_llada(
     init_std: float = 0.2,
     **config_overrides: Any,
 ) -> Path:
-    from safetensors.torch import save_file
-
     folder.mkdir(parents=True, exist_ok=True)
     if tokenizer_dir is None:
         train_small_tokenizer(folder)
     else:
-        for name in TOKENIZER_FILES:
-            if (tokenizer_dir / name).exists():
-                shutil.copyfile(tokenizer_dir / name, folder / name)
+        copy_tokenizer(tokenizer_dir, folder)
     vocab = tokenizer_size(folder)
     config = llada_config(config_overrides.pop("vocab_size", vocab), **config_overrides)
+    return write_random_checkpoint(folder, config, seed=seed, shards=shards, dtype=dtype, init_std=init_std)
+
+
+def copy_tokenizer(source: Path, folder: Path) -> None:
+    """Copy every tokenizer file a Hugging Face folder may hold (fast or slow, with its added tokens)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (*TOKENIZER_FILES, "vocab.json", "merges.txt", "added_tokens.json"):
+        if (source / name).exists():
+            shutil.copyfile(source / name, folder / name)
+
+
+def write_random_checkpoint(
+    folder: Path,
+    config: dict[str, Any],
+    seed: int = 0,
+    shards: int = 1,
+    dtype: torch.dtype = torch.float32,
+    init_std: float = 0.2,
+    scale_rows: tuple[list[int], float] | None = None,
+    spec: FamilySpec | None = None,
+) -> Path:
+    """``config.json`` and random weights under the hub names of ``config``'s family (``registry.resolve``).
+
+    ``scale_rows=(rows, factor)`` shrinks those LM-head rows (padded rows, specials) so they hold
+    probability mass without winning the argmax, as they rarely do in a trained model.
+    """
+    from safetensors.torch import save_file
+
+    from canvasedit.models.registry import resolve
+
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    spec = spec or resolve(config)
     torch.manual_seed(seed)
-    model = Transformer(llada.args_from_config(ConfigReader(config, "a synthetic LLaDA")))
+    model = spec.model_class(spec.args_from_config(ConfigReader(config, f"a synthetic {spec.title}")))
     with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() == 2:
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.normal_(0, init_std / 4)
+            elif p.dim() >= 2:
                 p.normal_(0, init_std)
             else:
                 p.normal_(1.0, 0.05)
-    tensors = {k: v.to(dtype) for k, v in hub_state_dict(model).items()}
+        if scale_rows is not None:
+            model.lm_head.weight[scale_rows[0]] *= scale_rows[1]
+    tensors = {k: v.to(dtype) for k, v in hub_state_dict(model, spec).items()}
     if shards == 1:
         save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
         return folder

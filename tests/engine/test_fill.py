@@ -209,3 +209,33 @@ def test_end_tokens_are_dropped_and_an_end_of_turn_closes_the_hole():
     assert run.result.holes[0].text == "ab"  # nothing after the end of the turn is written
     assert run.result.text == "x = ab1\ny = 2\n"
     assert events[-1].holes[0] == "ab"
+
+
+def test_dream_origin_commits_each_mask_by_chance_and_ends_committed():
+    b = backend_with_targets("abcdefghijkl", 4)
+
+    def counts(seed):
+        params = SamplerParams(steps=6, schedule=Schedule.TIMESTEP, algorithm=Remasking.ORIGIN, seed=seed)
+        run = fill(TEXT, [Hole(4, 4, length=12)], b, params)
+        out = [len(e.committed) for e in run]
+        assert run.result.holes[0].text == "abcdefghijkl"  # every mask ends committed
+        return out
+
+    first = counts(5)
+    assert sum(first) == 12 and counts(5) == first  # reproducible at a seed
+    assert len({tuple(counts(seed)) for seed in range(6)}) > 1  # the count per step is drawn, not scheduled
+
+
+def test_alg_temp_draws_positions_instead_of_ranking_them():
+    b = backend_with_targets("abcdefghij", 4, [2.0 + i for i in range(10)])
+
+    def order(**kw):
+        run = fill(TEXT, [Hole(4, 4, length=10)], b, SamplerParams(steps=10, **kw))
+        out = tuple(c.offset for e in run for c in e.committed)
+        assert run.result.holes[0].text == "abcdefghij"
+        return out
+
+    assert order() == tuple(range(9, -1, -1))  # top-k: strongest first
+    drawn = {order(alg_temp=5.0, seed=seed) for seed in range(6)}
+    assert len(drawn) > 1  # positions are sampled
+    assert order(alg_temp=5.0, seed=3) == order(alg_temp=5.0, seed=3)
