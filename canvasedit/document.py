@@ -1,17 +1,43 @@
 """Loading and saving the user's files without losing a byte, and LINE:COL positions in them.
 
-    doc = load_document("notes.md")            # Document(path, text, encoding, newline)
-    doc = dataclasses.replace(doc, text=new_text)
+    doc = load_document("notes.md")            # Document(path, text, encoding, newline, disk_state)
+    doc.text = new_text
     save_document(doc)                          # atomic: the old file survives any failure
+
+Saving refuses, with a ``DocumentError`` subclass the editor catches to ask the user:
+
+* ``FileChangedOnDisk`` — the file's bytes differ from what ``doc.disk_state`` recorded when it
+  was loaded (or last saved): someone else wrote it. Checked again just before the rename, so a
+  long fill cannot overwrite a change made while it ran. ``check_unchanged(doc)`` raises the same
+  error without saving, ``disk_changed(doc)`` answers as a bool.
+* ``ReadOnlyFile`` — the target exists and has no write permission. A rename only needs the
+  folder's write bit, so without this check an atomic save would replace a 0444 file.
+* ``NotARegularFile`` — the target is a directory, FIFO, device or socket. Never overridable.
+
+After the user says yes, ``save_document(doc, allow_changed=True)`` or ``allow_read_only=True``
+writes anyway (a read-only file stays read-only). A successful save records the new
+``doc.disk_state``, so the next save compares against what this one wrote.
 
 Text is decoded from bytes without newline translation, so CRLF and lone CR stay in
 ``Document.text`` verbatim and saving an unmodified document writes back the exact bytes it was
-read from (BOM included). ``Document.newline`` is the first line break seen, which the editor
-uses for lines it inserts.
+read from (BOM included). ``Document.newline`` is the file's most common line break, which is
+the style for lines that are inserted: ``adapt_newlines(inserted, doc.newline)``.
+
+Textual's ``TextArea`` splits lines the way ``str.splitlines`` does: it would save a mixed file
+with one line break everywhere and turn ``\\f \\v \\x1c \\x85 U+2028`` into line breaks. The
+editor shows ``to_editor(doc.text)`` instead and saves ``from_editor(area.text, line_map)``
+(``canvasedit.newlines``, re-exported here):
+
+    shown, line_map = to_editor(doc.text)      # "\\n" breaks only; \\f and friends as stand-ins (␌)
+    doc.text = from_editor(edited, line_map)    # unedited lines keep their bytes, new ones doc.newline
 
 Supported encodings are UTF-8 (with or without a BOM) and UTF-16 with a BOM. Anything else is
 refused with a one-line ``DocumentError`` rather than guessed at: a wrong guess would corrupt the
-file on save.
+file on save. A NUL character anywhere makes a file binary.
+
+Saves go through a temporary file beside the target, created 0600 and given the target's mode
+just before the rename. Its name holds the writer's process id, so the next load or save of the
+same file removes one that a kill -9 left behind (``remove_stale_temporaries``).
 
 Positions are 1-based ``LINE:COL`` counted in characters, as terminal editors and compilers
 print them; ``\\r\\n``, ``\\n`` and ``\\r`` each end one line. ``LineIndex`` converts both ways
@@ -22,16 +48,29 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import glob
+import hashlib
 import os
 import re
 import secrets
 import stat
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from canvasedit.newlines import (  # noqa: F401  (re-exported: the editor and the CLI use them with documents)
+    _LINE_BREAK,
+    STAND_INS,
+    LineMap,
+    adapt_newlines,
+    detect_newline,
+    from_editor,
+    normalize_newlines,
+    to_editor,
+)
+
 DEFAULT_MAX_BYTES = 5_000_000
-BINARY_SNIFF_BYTES = 8192
-"""How much of the file is searched for NUL bytes to call it binary (git and grep use 8000)."""
 
 _BOMS: dict[str, bytes] = {
     "utf-8-sig": codecs.BOM_UTF8,
@@ -42,7 +81,6 @@ _BOMS: dict[str, bytes] = {
 _CODECS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16-le": "utf-16-le", "utf-16-be": "utf-16-be"}
 _LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 BOM", "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE"}
 _NEWLINE_LABELS = {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class DocumentError(Exception):
@@ -50,7 +88,19 @@ class DocumentError(Exception):
 
 
 class FileAccessError(DocumentError, OSError):
-    """The path is not a regular file, or the operating system refused to read or write it."""
+    """The operating system refused to read or write the file."""
+
+
+class NotARegularFile(FileAccessError):
+    """The path is a directory, FIFO, device or socket: nothing to read as text or to replace."""
+
+
+class ReadOnlyFile(FileAccessError, PermissionError):
+    """The file to be replaced has no write permission; save with ``allow_read_only=True`` to replace it."""
+
+
+class FileChangedOnDisk(DocumentError):
+    """The file changed since it was loaded; save with ``allow_changed=True`` to overwrite it."""
 
 
 class BinaryFile(DocumentError, ValueError):
@@ -73,6 +123,26 @@ class BadPosition(DocumentError, ValueError):
     """A LINE:COL position or character offset lies outside the text, or is malformed."""
 
 
+@dataclass(frozen=True)
+class DiskState:
+    """What a file on disk held when a document was loaded from it or saved to it."""
+
+    path: Path
+    """The real path (symlinks resolved) the state belongs to; saving elsewhere does not compare."""
+    exists: bool
+    """False when the document was opened for a file that did not exist yet."""
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str = ""
+    """Hex digest of the bytes: what ``check_unchanged`` compares (a ``touch`` is not a change)."""
+    read_only: bool = False
+    """The file had no write permission (the editor shows it and asks before replacing it)."""
+
+    @classmethod
+    def of_bytes(cls, path: Path, info: os.stat_result, data: bytes) -> DiskState:
+        return cls(path, True, info.st_size, info.st_mtime_ns, hashlib.sha256(data).hexdigest(), _read_only(path, info))
+
+
 @dataclass
 class Document:
     """One text file held in memory, with what is needed to write it back unchanged."""
@@ -84,7 +154,9 @@ class Document:
     encoding: str = "utf-8"
     """One of ``utf-8``, ``utf-8-sig`` (UTF-8 with BOM), ``utf-16-le`` or ``utf-16-be`` (both with BOM)."""
     newline: str = "\n"
-    """The first line break in the file (``\\n``, ``\\r\\n`` or ``\\r``); used for inserted lines."""
+    """The file's most common line break (``\\n``, ``\\r\\n`` or ``\\r``); used for inserted lines."""
+    disk_state: DiskState | None = field(default=None, compare=False)
+    """The file as loaded or last saved; None for a document not read from disk (nothing to compare)."""
 
     @property
     def encoding_label(self) -> str:
@@ -95,6 +167,11 @@ class Document:
     def newline_label(self) -> str:
         """``LF``, ``CRLF`` or ``CR``."""
         return _NEWLINE_LABELS.get(self.newline, repr(self.newline))
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the file had no write permission when it was loaded or last saved."""
+        return self.disk_state is not None and self.disk_state.read_only
 
     def encoded(self) -> bytes:
         """The bytes ``save_document`` would write, BOM included."""
@@ -111,45 +188,39 @@ class Document:
         return _BOMS.get(self.encoding, b"") + body
 
 
-def detect_newline(text: str) -> str:
-    """The first line break in ``text``, or ``\\n`` when it has none."""
-    match = _LINE_BREAK.search(text)
-    return match.group() if match else "\n"
-
-
-def normalize_newlines(text: str, newline: str) -> str:
-    """``text`` with every line break (``\\r\\n``, ``\\r``, ``\\n``) replaced by ``newline``."""
-    return _LINE_BREAK.sub(newline, text)
+# ------------------------------------------------------------------------------------------ load
 
 
 def load_document(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read ``path`` as text; a missing file gives an empty new document for that path.
 
-    Raises ``FileAccessError`` for a directory or unreadable file, ``FileTooLarge`` above
-    ``max_bytes``, ``BinaryFile`` when a NUL byte appears early, ``DecodeFailed`` otherwise.
+    Raises ``NotARegularFile`` for a directory, FIFO or device, ``FileAccessError`` for an
+    unreadable file, ``FileTooLarge`` above ``max_bytes``, ``BinaryFile`` for a NUL byte,
+    ``DecodeFailed`` otherwise.
     """
     path = Path(path)
+    real = Path(os.path.realpath(path))
     try:
         info = path.stat()
     except FileNotFoundError:
-        return Document(path=path, text="")
+        return Document(path=path, text="", disk_state=DiskState(real, exists=False))
     except OSError as exc:
         raise FileAccessError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    if stat.S_ISDIR(info.st_mode):
-        raise FileAccessError(f"{path} is a directory; open a file inside it instead")
-    if not stat.S_ISREG(info.st_mode):
-        raise FileAccessError(f"{path} is not a regular file (a device, FIFO or socket); open a text file")
+    _require_regular(path, info, "open")
     if info.st_size > max_bytes:
         raise FileTooLarge(_too_large(path, info.st_size, max_bytes))
+    remove_stale_temporaries(real)
     try:
         with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
             data = f.read(max_bytes + 1)  # the file may have grown since stat()
     except OSError as exc:
         raise FileAccessError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > max_bytes:
         raise FileTooLarge(_too_large(path, len(data), max_bytes))
     text, encoding = decode_bytes(data, path)
-    return Document(path=path, text=text, encoding=encoding, newline=detect_newline(text))
+    return Document(path=path, text=text, encoding=encoding, newline=detect_newline(text),
+                    disk_state=DiskState.of_bytes(real, info, data))
 
 
 def decode_bytes(data: bytes, path: str | os.PathLike[str] = "<bytes>") -> tuple[str, str]:
@@ -158,8 +229,10 @@ def decode_bytes(data: bytes, path: str | os.PathLike[str] = "<bytes>") -> tuple
         # Checked before UTF-16: the UTF-32 LE BOM begins with the UTF-16 LE one.
         raise DecodeFailed(f"{path} is UTF-32 text, which is not supported; convert it with `iconv -f UTF-32 -t UTF-8`")
     encoding = next((name for name, bom in _BOMS.items() if data.startswith(bom)), "utf-8")
-    if not encoding.startswith("utf-16") and b"\0" in data[:BINARY_SNIFF_BYTES]:
-        raise BinaryFile(f"{path} looks binary (it contains NUL bytes); open a text file instead")
+    # The whole file, not a prefix as git does: a NUL late in a file would be saved back as text
+    # that no other tool treats as text, and `bytes.find` scans 5 MB in about a millisecond.
+    if not encoding.startswith("utf-16") and b"\0" in data:
+        raise BinaryFile(_binary(path, data.index(b"\0")))
     body = data[len(_BOMS.get(encoding, b"")) :]
     try:
         text = body.decode(_CODECS[encoding])
@@ -169,61 +242,176 @@ def decode_bytes(data: bytes, path: str | os.PathLike[str] = "<bytes>") -> tuple
             f"{path} is not {what} text (invalid byte at offset {exc.start + len(data) - len(body)}); "
             f"convert it to UTF-8 first, e.g. `iconv -f LATIN1 -t UTF-8`"
         ) from exc
+    if "\0" in text:  # UTF-16 has NUL bytes in every ASCII character, but no NUL characters
+        raise BinaryFile(_binary(path, len(_BOMS[encoding]) + 2 * text.index("\0")))
     return text, encoding
+
+
+def _binary(path: str | os.PathLike[str], offset: int) -> str:
+    return f"{path} looks binary (a NUL byte at offset {offset}); open a text file instead"
 
 
 def _too_large(path: Path, size: int, max_bytes: int) -> str:
     return f"{path} is {size:,} bytes, over the {max_bytes:,}-byte limit; raise editor.max_file_bytes in config.toml"
 
 
-def save_document(doc: Document, path: str | os.PathLike[str] | None = None) -> Path:
+def _require_regular(path: Path, info: os.stat_result, verb: str) -> None:
+    if stat.S_ISREG(info.st_mode):
+        return
+    if stat.S_ISDIR(info.st_mode):
+        raise NotARegularFile(f"{path} is a directory; {verb} a file inside it instead")
+    kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
+    raise NotARegularFile(f"{path} is {kind}, not a regular file; {verb} a text file instead")
+
+
+def _read_only(path: Path, info: os.stat_result) -> bool:
+    # No write bit at all counts even for root, who may write anything: a 0444 file says "keep".
+    return not info.st_mode & 0o222 or not os.access(path, os.W_OK)
+
+
+# ------------------------------------------------------------------------------------------ save
+
+
+def disk_changed(doc: Document) -> bool:
+    """Whether ``doc.path`` now holds other bytes than ``doc.disk_state`` recorded (False if untracked)."""
+    try:
+        check_unchanged(doc)
+    except FileChangedOnDisk:
+        return True
+    return False
+
+
+def check_unchanged(doc: Document) -> None:
+    """Raise ``FileChangedOnDisk`` when the file was written, created or deleted since ``doc`` was loaded."""
+    if doc.disk_state is not None:
+        _check_state(doc.disk_state)
+
+
+def _check_state(state: DiskState) -> None:
+    path = state.path
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if state.exists:
+            raise FileChangedOnDisk(f"{path} was deleted by another program since it was opened") from None
+        return
+    except OSError as exc:
+        raise FileAccessError(f"cannot check {path}: {exc.strerror or exc}") from exc
+    if not state.exists:
+        raise FileChangedOnDisk(f"{path} was created by another program since this buffer was opened")
+    if info.st_size == state.size:
+        try:
+            with open(path, "rb") as f:
+                if hashlib.sha256(f.read()).hexdigest() == state.sha256:
+                    return
+        except OSError as exc:
+            raise FileAccessError(f"cannot check {path}: {exc.strerror or exc}") from exc
+    size = "" if info.st_size == state.size else f" ({state.size:,} bytes then, {info.st_size:,} now)"
+    raise FileChangedOnDisk(f"{path} was changed by another program since it was opened{size}")
+
+
+def save_document(
+    doc: Document,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    allow_changed: bool = False,
+    allow_read_only: bool = False,
+) -> Path:
     """Write ``doc`` to ``path`` (default ``doc.path``) atomically and return where it went.
 
     The text is encoded before anything touches the disk, so an ``EncodeFailed`` leaves no trace.
-    A symlink is followed, so the link stays and the file it points to is replaced.
+    A symlink is followed, so the link stays and the file it points to is replaced. Refuses with
+    ``NotARegularFile``, ``ReadOnlyFile`` or ``FileChangedOnDisk`` (see the module docstring);
+    the last is checked once more just before the rename. Updates ``doc.disk_state``.
     """
     target = Path(path) if path is not None else doc.path
     if target is None:
         raise DocumentError("this buffer has no file name yet; save it with a path (save as)")
-    atomic_write(Path(os.path.realpath(target)), doc.encoded())
+    data = doc.encoded()
+    real = Path(os.path.realpath(target))
+    expect = doc.disk_state if doc.disk_state is not None and doc.disk_state.path == real else None
+    if allow_changed:
+        expect = None
+    if expect is not None:
+        _check_state(expect)
+    try:
+        info: os.stat_result | None = os.stat(real)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise FileAccessError(f"cannot save {target}: {exc.strerror or exc}") from exc
+    if info is not None:
+        _require_regular(target, info, "save to")
+        if not allow_read_only and _read_only(real, info):
+            raise ReadOnlyFile(f"{target} is read-only (mode {stat.S_IMODE(info.st_mode):o}); save it under another name")
+    atomic_write(real, data, expect=expect)
+    try:
+        doc.disk_state = DiskState.of_bytes(real, os.stat(real), data)
+    except OSError:
+        doc.disk_state = None  # written, but gone again at once: nothing sensible to compare later
     return target
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # the portable way has to set it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """Permission bits of a newly created file, as ``open()`` would give it: 0o666 minus the umask."""
+    return 0o666 & ~current_umask()
+
+
+def atomic_write(path: Path, data: bytes, *, expect: DiskState | None = None) -> None:
     """Replace ``path`` with ``data`` so that readers see either the old file or the new one.
 
     Writes a temporary file in the same directory (so ``os.replace`` is a rename on one file
-    system), flushes and fsyncs it, gives it the old file's permission bits (a new file gets
-    0o666 minus the umask, like any editor), then renames it over ``path``. On any failure the
-    temporary file is removed and the original is untouched. Ownership is not copied: only root
-    could do that, and a file owned by someone else in a writable directory is rare enough.
+    system), created 0600 so no one else can read the content while it is written, fsyncs it,
+    gives it the old file's permission bits (a new file gets 0o666 minus the umask, like any
+    editor), checks ``expect`` (``FileChangedOnDisk``), then renames it over ``path``. On any
+    failure the temporary file is removed and the original is untouched. Ownership is not
+    copied: only root could do that, and a file owned by someone else in a writable directory is
+    rare enough.
     """
     try:
-        mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise FileAccessError(f"cannot save {path}: {exc.strerror or exc}") from exc
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # O_EXCL: never write through a file or link someone else put at the temp name.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        mode = new_file_mode()
     except OSError as exc:
         raise FileAccessError(f"cannot save {path}: {exc.strerror or exc}") from exc
     try:
-        with open(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException as exc:
-        temp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise FileAccessError(f"cannot save {path}: {exc.strerror or exc}; the file on disk is unchanged") from exc
-        raise
+        with temporary_beside(path, ".tmp") as temp:
+            with open(temp, "wb", opener=_no_follow) as f:
+                f.write(data)
+                f.flush()
+                if hasattr(os, "fchmod"):
+                    os.fchmod(f.fileno(), mode)
+                else:
+                    os.chmod(temp, mode)
+                os.fsync(f.fileno())
+            if expect is not None:
+                _check_state(expect)
+            os.replace(temp, path)
+    except OSError as exc:
+        if isinstance(exc, DocumentError):
+            raise
+        raise FileAccessError(f"cannot save {path}: {exc.strerror or exc}; the file on disk is unchanged") from exc
     _fsync_directory(path.parent)
+
+
+def _no_follow(path: str, flags: int) -> int:
+    # The temporary was just created O_EXCL; never follow a link swapped in at its name since.
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o600)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -241,6 +429,65 @@ def _fsync_directory(directory: Path) -> None:
         pass  # see above: the rename happened, only its durability on power loss is unknown
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------------------------------------------ temporaries
+
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.canvasedit-(?P<pid>[0-9]+)-[0-9a-f]{8}\.(?:tmp|part)$")
+
+
+@contextmanager
+def temporary_beside(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """An empty 0600 file next to ``path`` for writing its replacement; removed unless renamed away.
+
+    The name (``.NAME.canvasedit-PID-HEX.tmp``) says which process owns it, so the next load or
+    save of ``path`` (``remove_stale_temporaries``) removes one that a kill -9 left behind.
+    """
+    path = Path(path)
+    remove_stale_temporaries(path)
+    temp = path.with_name(f".{path.name}.canvasedit-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+    # O_EXCL: never write through a file or link someone else put at the temp name.
+    os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600))
+    try:
+        yield temp
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporaries for ``path`` whose process is gone; returns the ones removed."""
+    path = Path(path)
+    removed = []
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.canvasedit-*"))
+    except OSError:
+        return removed
+    for temp in candidates:
+        match = _TEMP_NAME.match(temp.name)
+        if match and match.group("name") == path.name and not _alive(int(match.group("pid"))):
+            try:
+                temp.unlink()
+            except FileNotFoundError:
+                continue  # another process cleaned it up first
+            except OSError:
+                continue  # not ours to remove (a read-only folder): it stays, harmless
+            removed.append(temp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's live process, or a pid we cannot ask about: leave its file
+    return True
+
+
+# ------------------------------------------------------------------------------------------ positions
 
 
 class LineIndex:

@@ -6,10 +6,12 @@ import codecs
 import dataclasses
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from canvasedit import document
@@ -21,8 +23,11 @@ from canvasedit.document import (
     DocumentError,
     EncodeFailed,
     FileAccessError,
+    FileChangedOnDisk,
     FileTooLarge,
     LineIndex,
+    NotARegularFile,
+    ReadOnlyFile,
     load_document,
     normalize_newlines,
     offset_to_position,
@@ -121,10 +126,18 @@ def test_binary_file_is_refused(tmp_path: Path) -> None:
     assert isinstance(info.value, ValueError) and isinstance(info.value, DocumentError)
 
 
-def test_nul_after_the_sniffed_prefix_fails_as_text_not_binary(tmp_path: Path) -> None:
-    # Only the first 8 KiB is sniffed; a later NUL is still valid UTF-8 and loads.
-    data = b"a" * document.BINARY_SNIFF_BYTES + b"\0"
-    assert load_document(write(tmp_path, data)).text.endswith("\0")
+@pytest.mark.parametrize("where", [0, 8191, 8192, 100_000])
+def test_a_nul_anywhere_makes_a_file_binary(tmp_path: Path, where: int) -> None:
+    # A NUL past the first 8 KiB used to load as text and be saved back as such.
+    data = b"a" * where + b"\0" + b"b" * 10
+    with pytest.raises(BinaryFile, match=f"NUL byte at offset {where}"):
+        load_document(write(tmp_path, data))
+
+
+def test_a_nul_character_in_utf16_is_binary_but_its_nul_bytes_are_not(tmp_path: Path) -> None:
+    assert load_document(write(tmp_path, codecs.BOM_UTF16_LE + "ab".encode("utf-16-le"))).text == "ab"
+    with pytest.raises(BinaryFile, match="offset 4"):
+        load_document(write(tmp_path, codecs.BOM_UTF16_LE + "a\0b".encode("utf-16-le")))
 
 
 def test_too_large_is_refused(tmp_path: Path) -> None:
@@ -309,3 +322,268 @@ def test_every_position_maps_to_an_offset_and_back(text: str) -> None:
     for line_no, line in enumerate(lines, start=1):
         for col in range(1, len(line) + 2):
             assert index.position(index.offset(line_no, col)) == (line_no, col)
+
+
+# --- decode → encode round trip (property) ---------------------------------------------------
+
+ENCODINGS = ["utf-8", "utf-8-sig", "utf-16-le", "utf-16-be"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.binary(max_size=64) | st.tuples(st.text(max_size=30), st.sampled_from(ENCODINGS)).map(
+    lambda te: document._BOMS.get(te[1], b"") + te[0].encode(te[1].replace("-sig", ""), "surrogatepass")))
+def test_bytes_either_round_trip_exactly_or_are_refused_with_a_document_error(data: bytes) -> None:
+    try:
+        text, encoding = document.decode_bytes(data)
+    except DocumentError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert Document(path=None, text=text, encoding=encoding).encoded() == data
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(st.characters(exclude_characters="\0", exclude_categories=["Cs"]), max_size=40), st.sampled_from(ENCODINGS))
+def test_text_round_trips_through_every_encoding(text: str, encoding: str) -> None:
+    data = Document(path=None, text=text, encoding=encoding).encoded()
+    decoded, found = document.decode_bytes(data)
+    if encoding == "utf-8" and text.startswith("\ufeff"):
+        assert (found, "\ufeff" + decoded) == ("utf-8-sig", text)  # a leading U+FEFF is a BOM: same bytes
+    else:
+        assert (decoded, found) == (text, encoding)
+
+
+# --- changed on disk, read-only, not a regular file ------------------------------------------
+
+def test_load_records_the_disk_state(tmp_path: Path) -> None:
+    path = write(tmp_path, b"one\n")
+    state = load_document(path).disk_state
+    assert state is not None and state.exists and state.size == 4 and state.path == path.resolve()
+    assert not state.read_only
+    assert load_document(tmp_path / "new.txt").disk_state.exists is False
+
+
+@pytest.mark.parametrize("other", [b"two\n", b"one!\n", b""])  # same size, other size, emptied
+def test_a_file_changed_since_loading_is_not_overwritten(tmp_path: Path, other: bytes) -> None:
+    path = write(tmp_path, b"one\n")
+    doc = load_document(path)
+    path.write_bytes(other)
+    assert document.disk_changed(doc)
+    with pytest.raises(FileChangedOnDisk, match="changed by another program"):
+        document.check_unchanged(doc)
+    doc.text = "mine\n"
+    with pytest.raises(FileChangedOnDisk):
+        save_document(doc)
+    assert path.read_bytes() == other
+    save_document(doc, allow_changed=True)
+    assert path.read_bytes() == b"mine\n"
+
+
+def test_touching_a_file_is_not_a_change(tmp_path: Path) -> None:
+    path = write(tmp_path, b"one\n")
+    doc = load_document(path)
+    os.utime(path, ns=(1, 1))
+    path.write_bytes(b"one\n")  # rewritten with the same bytes
+    assert not document.disk_changed(doc)
+    doc.text = "two\n"
+    save_document(doc)
+    assert path.read_bytes() == b"two\n"
+
+
+def test_a_save_records_what_it_wrote_so_the_next_save_compares_with_it(tmp_path: Path) -> None:
+    path = write(tmp_path, b"one\n")
+    doc = load_document(path)
+    for text in ("two\n", "three\n"):
+        doc.text = text
+        save_document(doc)
+        assert doc.disk_state.size == len(text) and not document.disk_changed(doc)
+    path.write_bytes(b"theirs\n")
+    with pytest.raises(FileChangedOnDisk):
+        save_document(doc)
+
+
+def test_deleted_or_created_since_opening_counts_as_changed(tmp_path: Path) -> None:
+    path = write(tmp_path, b"one\n")
+    doc = load_document(path)
+    path.unlink()
+    with pytest.raises(FileChangedOnDisk, match="deleted"):
+        save_document(doc)
+    new = load_document(tmp_path / "new.txt")
+    (tmp_path / "new.txt").write_bytes(b"made elsewhere\n")
+    new.text = "mine\n"
+    with pytest.raises(FileChangedOnDisk, match="created"):
+        save_document(new)
+    assert (tmp_path / "new.txt").read_bytes() == b"made elsewhere\n"
+
+
+def test_a_change_made_while_the_temporary_is_written_is_caught_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, b"one\n")
+    doc = load_document(path)
+    real_fsync = os.fsync
+
+    def fsync_then_someone_writes(fd: int) -> None:
+        real_fsync(fd)
+        path.write_bytes(b"written meanwhile\n")
+
+    monkeypatch.setattr(document.os, "fsync", fsync_then_someone_writes)
+    doc.text = "mine\n"
+    with pytest.raises(FileChangedOnDisk):
+        save_document(doc)
+    assert path.read_bytes() == b"written meanwhile\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_save_as_elsewhere_does_not_compare_with_the_original(tmp_path: Path) -> None:
+    path = write(tmp_path, b"one\n")
+    doc = load_document(path)
+    path.write_bytes(b"changed\n")
+    save_document(doc, tmp_path / "copy.txt")
+    assert (tmp_path / "copy.txt").read_bytes() == b"one\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
+def test_a_read_only_file_is_not_replaced_unless_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path, b"keep\n")
+    path.chmod(0o444)
+    doc = load_document(path)
+    assert doc.read_only
+    doc.text = "changed\n"
+    with pytest.raises(ReadOnlyFile, match="read-only") as info:
+        save_document(doc)
+    assert isinstance(info.value, DocumentError) and "\n" not in str(info.value)
+    assert path.read_bytes() == b"keep\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+    save_document(doc, allow_read_only=True)
+    assert path.read_bytes() == b"changed\n" and stat.S_IMODE(path.stat().st_mode) == 0o444
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_is_neither_read_nor_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(NotARegularFile, match="is a FIFO"):
+        load_document(fifo)
+    with pytest.raises(NotARegularFile, match="is a FIFO"):
+        save_document(Document(path=None, text="x\n"), fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    link = tmp_path / "link"
+    link.symlink_to(fifo)
+    with pytest.raises(NotARegularFile):
+        save_document(Document(path=link, text="x\n"))
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
+
+
+def test_a_device_node_is_not_replaced(tmp_path: Path) -> None:
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own, never the real one
+    except (PermissionError, AttributeError, OSError):
+        pytest.skip("creating a device node needs root")
+    with pytest.raises(NotARegularFile, match="is a device"):
+        save_document(Document(path=node, text="x\n"))
+    assert stat.S_ISCHR(node.lstat().st_mode)
+
+
+def test_a_directory_is_not_a_save_target(tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(NotARegularFile, match="is a directory"):
+        save_document(Document(path=None, text="x"), tmp_path / "folder")
+
+
+# --- temporary files --------------------------------------------------------------------------
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
+@pytest.mark.parametrize("mode", [0o600, 0o644, 0o640])
+def test_the_temporary_is_private_while_written_and_the_result_keeps_the_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int
+) -> None:
+    path = write(tmp_path, b"secret\n")
+    path.chmod(mode)
+    seen = []
+    real_fchmod = os.fchmod
+
+    def spy(fd: int, new_mode: int) -> None:
+        info = os.fstat(fd)
+        seen.append((stat.S_IMODE(info.st_mode), info.st_size))
+        real_fchmod(fd, new_mode)
+
+    monkeypatch.setattr(document.os, "fchmod", spy)
+    save_document(Document(path=path, text="secret and more\n"))
+    assert seen == [(0o600, len(b"secret and more\n"))]  # the full content, readable by the owner only
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_gets_the_umask(tmp_path: Path, umask: int, expected: int) -> None:
+    old = os.umask(umask)
+    try:
+        assert document.current_umask() == umask and document.new_file_mode() == expected
+        save_document(Document(path=tmp_path / "new.txt", text="x\n"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == expected
+
+
+def dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          check=True, capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_stale_temporaries_of_a_dead_process_are_removed_on_the_next_load_and_save(tmp_path: Path) -> None:
+    path = write(tmp_path, b"one\n")
+    stale = tmp_path / f".file.txt.canvasedit-{dead_pid()}-0badf00d.tmp"
+    live = tmp_path / f".file.txt.canvasedit-{os.getppid()}-00c0ffee.tmp"
+    others = [tmp_path / ".file.txt.swp", tmp_path / f".other.txt.canvasedit-{dead_pid()}-0badf00d.tmp"]
+    for extra in [stale, live, *others]:
+        extra.write_bytes(b"a full copy\n")
+    doc = load_document(path)
+    assert not stale.exists() and live.exists() and all(p.exists() for p in others)
+    stale.write_bytes(b"again\n")
+    save_document(doc)
+    assert not stale.exists() and live.exists() and all(p.exists() for p in others)
+
+
+def test_an_interrupt_while_saving_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, b"one\n")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(document.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_document(Document(path=path, text="two\n"))
+    assert path.read_bytes() == b"one\n" and sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+KILLED_WRITER = """
+import os, sys, time
+from pathlib import Path
+from canvasedit import document
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(600)
+document.os.fsync = stall
+document.save_document(document.Document(path=Path(sys.argv[1]), text="new " * 100_000))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 is POSIX")
+def test_kill_9_mid_save_keeps_the_original_and_the_next_save_removes_the_leftover(tmp_path: Path) -> None:
+    path = write(tmp_path, b"original\n")
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "writing\n"
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "file.txt"]
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size == 400_000
+    assert path.read_bytes() == b"original\n"
+    doc = load_document(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+    doc.text = "saved\n"
+    save_document(doc)
+    assert path.read_bytes() == b"saved\n"
