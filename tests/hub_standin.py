@@ -29,6 +29,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 LFS_SUFFIXES = (".safetensors", ".gguf", ".bin")
@@ -86,14 +87,14 @@ class HubStandIn:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> HubStandIn:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -112,6 +113,9 @@ class HubStandIn:
         content.update(files or {})
         listing = "".join(f"{k}:{hashlib.sha256(v).hexdigest()}\n" for k, v in sorted(content.items()))
         commit = hashlib.sha1(f"{name}\n{listing}".encode()).hexdigest()
+        params = sum(_safetensors_params(v) for k, v in content.items() if k.endswith(".safetensors"))
+        if params and "safetensors" not in extra:  # the hub's own parameter count, as model_info reports it
+            extra["safetensors"] = {"parameters": {"F32": params}, "total": params}
         self.repos[name] = Repo(name, commit, {k: RepoFile(v, k.endswith(LFS_SUFFIXES)) for k, v in content.items()},
                                 gated=gated, extra=extra)
         return commit
@@ -123,6 +127,25 @@ class HubStandIn:
     def log(self, entry: Logged) -> None:
         with self._lock:
             self.requests.append(entry)
+
+
+def _safetensors_params(data: bytes) -> int:
+    """Parameters in a safetensors file, from its JSON header (0 for anything else)."""
+    if len(data) < 8:
+        return 0
+    size = int.from_bytes(data[:8], "little")
+    try:
+        header = json.loads(data[8 : 8 + size])
+    except ValueError:
+        return 0
+    total = 0
+    for key, tensor in header.items():
+        if key != "__metadata__":
+            n = 1
+            for dim in tensor["shape"]:
+                n *= dim
+            total += n
+    return total
 
 
 _API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<kind>revision|tree)/(?P<rev>[^/]+)(?:/(?P<path>.*))?$")

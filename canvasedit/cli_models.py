@@ -1,0 +1,438 @@
+"""``canvasedit models …``: find, pull, verify, switch, inspect and remove diffusion LMs.
+
+    canvasedit models [list] [--json]              catalog and local models: size, status, fit, measured speed
+    canvasedit models pull NAME [--quant Q] [--revision R] [--force]
+    canvasedit models use NAME                     make NAME the active model (config.toml [model] active)
+    canvasedit models rm NAME [--quant Q]          free the cache blobs of NAME only, and say how much
+    canvasedit models info NAME                    everything known about NAME, here and on the hub
+    canvasedit models verify [NAME]                hash every pulled file again
+    canvasedit models add REPO|PATH [--name N]     a hub repository or local folder of a supported family
+    canvasedit models measure NAME [--device D]    load NAME, fill one hole, record peak memory and speed
+
+``NAME`` is a catalog name, optionally with a GGUF quantization: ``llada-8b-instruct-gguf:Q8_0``.
+Every command takes ``--json`` (one object on stdout). Bad input and failures print one line on
+stderr and exit 2; an interrupted pull exits 130 and keeps what it downloaded for the next pull.
+Downloads go to the Hugging Face cache (``HF_HUB_CACHE`` / ``HF_HOME``); ``HF_ENDPOINT``,
+``HF_TOKEN`` and ``HF_HUB_OFFLINE`` work as for every Hugging Face tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+
+
+class UsageError(ValueError):
+    """A command-line value that parses but makes no sense."""
+
+
+def _fail(message: str) -> int:
+    print(f"canvasedit: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="canvasedit models", description="Find, pull, switch and remove diffusion LMs.")
+    sub = p.add_subparsers(dest="command")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help, description=help)
+        c.add_argument("--json", action="store_true", help="print one JSON object")
+        return c
+
+    command("list", "the catalog and local models: size on disk, status, whether each fits this machine")
+    c = command("pull", "download a model into the Hugging Face cache and verify every file")
+    c.add_argument("name")
+    c.add_argument("--quant", default=None, help="GGUF quantization, such as Q4_K_M (GGUF entries)")
+    c.add_argument("--revision", default=None, help="branch, tag or commit (default: the catalog's, often pinned)")
+    c.add_argument("--force", action="store_true", help="pull even when it will not fit in memory or its family "
+                   "does not run here yet")
+    c = command("use", "make a model the active one (it must be pulled, or be a local folder)")
+    c.add_argument("name")
+    c = command("rm", "delete a pulled model's files from the cache (files other models share stay)")
+    c.add_argument("name")
+    c.add_argument("--quant", default=None, help="only this GGUF quantization")
+    c.add_argument("--forget", action="store_true", help="also remove a user entry from config.toml")
+    c = command("info", "everything known about one model")
+    c.add_argument("name")
+    c = command("verify", "hash every pulled file again (all pulled models, or one)")
+    c.add_argument("name", nargs="?")
+    c = command("add", "add a hub repository or a local folder / .gguf file as a catalog entry")
+    c.add_argument("source", help="REPO (org/name) or a local path")
+    c.add_argument("--name", default=None, help="name to use it by (default: the repository's name)")
+    c.add_argument("--revision", default="main")
+    c.add_argument("--quant", default=None, help="GGUF quantization to pull from a GGUF repository")
+    c = command("measure", "load a model, fill one 32-token hole, record its peak memory and speed")
+    c.add_argument("name")
+    c.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv or ["list"])
+    if args.command is None:  # only flags, e.g. `canvasedit models --json`
+        args = parser.parse_args(["list", *argv])
+    from canvasedit.config import ConfigError
+    from canvasedit.models.errors import ModelError
+
+    handlers = {"list": cmd_list, "pull": cmd_pull, "use": cmd_use, "rm": cmd_rm, "info": cmd_info,
+                "verify": cmd_verify, "add": cmd_add, "measure": cmd_measure}
+    try:
+        return handlers[args.command](args)
+    except (ModelError, ConfigError, UsageError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("canvasedit: interrupted; what was downloaded is kept and the next pull continues from it",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
+    print(json.dumps(data, ensure_ascii=False) if args.json else text)
+    return EXIT_OK
+
+
+def _settings():
+    from canvasedit.config import load_settings
+
+    return load_settings()
+
+
+def _entry(spec: str, settings: Any):
+    from canvasedit.models import catalog
+
+    found = catalog.find(spec, settings)
+    if found is None:
+        raise UsageError(f"no catalog entry named {spec!r}; see `canvasedit models list`, or add it with "
+                         "`canvasedit models add REPO`")
+    return found
+
+
+def _active(settings: Any) -> str:
+    from canvasedit.models.catalog import DEFAULT_MODEL
+
+    return settings.model.active or DEFAULT_MODEL
+
+
+def describe(entry: Any, machine: Any, measured: dict[str, Any]) -> dict[str, Any]:
+    """One row of ``models list``: the entry, its local state, its fit here, what was measured."""
+    from canvasedit.models import download, fit, registry, store
+    from canvasedit.models.errors import ModelError
+
+    row: dict[str, Any] = {
+        "name": entry.name, "family": entry.family, "kind": entry.kind, "repo": entry.repo,
+        "revision": entry.revision, "pinned": entry.pinned, "params": entry.params, "context": entry.context,
+        "licence": entry.licence, "uses": list(entry.uses), "sees_suffix": entry.sees_suffix,
+        "description": entry.description, "recipe": dict(entry.recipe), "verified": entry.verified,
+        "user": entry.user, "download_bytes": entry.download_bytes,
+        "quants": [{"name": q.name, "file": q.filename, "bytes": q.size} for q in entry.quants],
+    }
+    try:
+        spec = registry.family(entry.family)
+        row["runs"] = entry.kind != "gguf" or spec.gguf is not None
+    except ModelError:
+        row["runs"] = False
+    status, disk, path, partial = "not pulled", 0, None, 0
+    if entry.kind == "bundled":
+        from canvasedit.models.catalog import bundled_path
+
+        status, path = "bundled", str(bundled_path(entry.name))
+        disk = sum(p.stat().st_size for p in bundled_path(entry.name).iterdir() if p.is_file())
+    elif entry.kind == "folder":
+        status, path = ("local" if Path(entry.path or "").expanduser().exists() else "missing"), entry.path
+    elif entry.repo is not None:
+        manifest = store.find_manifest(entry)
+        partial = download.partial_bytes(entry)
+        if manifest is not None and manifest.files:
+            present = [f for f in manifest.files if (manifest.snapshot / f.path).exists()]
+            disk = sum(f.size for f in present)
+            complete = manifest.complete or entry.kind == "gguf"
+            status = "pulled" if complete and len(present) == len(manifest.files) else "partial"
+            path, row["commit"] = str(manifest.snapshot), manifest.commit
+            row["pulled_files"] = [f.path for f in present]
+        if partial and status != "pulled":
+            status = "partial"
+    row.update(status=status, disk_bytes=disk, partial_bytes=partial, path=path)
+    gguf = next((q for q in entry.quants if q.filename in row.get("pulled_files", [])), None) or (
+        entry.quants[0] if entry.quants else None)
+    verdict = fit.judge(entry, machine, gguf.size if gguf else None, gguf.name if gguf else None)
+    row["fit"] = {"label": verdict.label, "device": verdict.device, "need_bytes": verdict.need,
+                  "have_bytes": verdict.have, "estimated": True, "quant": gguf.name if gguf else None}
+    row["measured"] = measured.get(entry.name)
+    return row
+
+
+def _machine_json(m: Any) -> dict[str, Any]:
+    return dataclasses.asdict(m)
+
+
+# ------------------------------------------------------------------------------------------- commands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from canvasedit.models import catalog, fit, store
+
+    settings = _settings()
+    machine = fit.machine()
+    measured = store.measurements()
+    rows = [describe(e, machine, measured) for e in catalog.entries(settings).values()]
+    active = _active(settings)
+    for row in rows:
+        row["active"] = catalog.split_spec(active)[0] == row["name"]
+    data = {"active": active, "cache": str(store.hub_cache()), "machine": _machine_json(machine), "models": rows}
+    lines = [f"  {'NAME':<26} {'FAMILY':<11} {'PARAMS':>7} {'SIZE':>9}  {'STATUS':<16} {'FIT':<10} MEASURED"]
+    for r in rows:
+        size = fit.human_bytes(r["disk_bytes"]) if r["disk_bytes"] else (
+            "~" + fit.human_bytes(r["quants"][0]["bytes"] if r["quants"] else r["download_bytes"])
+            if (r["quants"] or r["download_bytes"]) else "?")
+        status = r["status"]
+        if status == "partial" and r["partial_bytes"]:
+            status = f"partial {fit.human_bytes(r['partial_bytes'])}"
+        family = r["family"] + ("" if r["runs"] else "*")
+        m = r["measured"]
+        seen = f"{fit.human_bytes(m['peak_bytes'])} peak, {m['tokens_per_s']:.0f} tok/s ({m['device']})" if m else ""
+        params = f"{r['params'] / 1e9:.2f}B" if r["params"] >= 1e8 else (f"{r['params'] / 1e6:.0f}M" if r["params"] else "?")
+        mark = "*" if r["active"] else " "
+        lines.append(f"{mark} {r['name']:<26} {family:<11} {params:>7} {size:>9}  {status:<16} {r['fit']['label']:<10} {seen}")
+    ram = f"{fit.human_bytes(machine.ram_available)} RAM available"
+    gpu = f", {machine.gpu} with {fit.human_bytes(machine.vram_free)} free" if machine.gpu else ", no CUDA GPU"
+    lines.append(f"\n* active model   family* = not runnable by this CanvasEdit yet   fit = estimated for a "
+                 f"{fit.CANVAS_TOKENS}-token canvas; this machine: {ram}{gpu}")
+    lines.append(f"cache: {store.hub_cache()}   pull one with: canvasedit models pull NAME")
+    return _emit(args, data, "\n".join(lines))
+
+
+class _Bar:
+    """A tqdm bar on stderr fed by ``download.Progress`` reports."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.phase = ""
+
+    def __call__(self, p: Any) -> None:
+        from tqdm import tqdm
+
+        if p.phase == "plan":
+            self.bar = tqdm(total=p.total, initial=p.done, unit="B", unit_scale=True, unit_divisor=1000,
+                            file=sys.stderr, desc="pulling", dynamic_ncols=True, leave=True)
+            return
+        if self.bar is None:
+            return
+        if p.phase in ("download", "verify") and p.file:
+            self.bar.set_description_str(("verifying " if p.phase == "verify" else "") + p.file[-32:], refresh=False)
+        self.bar.n = p.done
+        self.bar.refresh()
+        if p.phase == "done":
+            self.bar.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from canvasedit.models import download, fit
+
+    entry, quant = _entry(args.name, _settings())
+    quant = args.quant or quant
+    bar = _Bar() if not args.json else None
+    try:
+        report = download.pull(entry, quant=quant, revision=args.revision, force=args.force, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    data = {"name": report.name, "repo": report.repo, "commit": report.commit, "path": str(report.path),
+            "bytes": report.total, "fetched_bytes": report.fetched, "files": report.files, "offline": report.offline,
+            "verified": True}
+    spec = entry.name + (f":{quant}" if quant else "")
+    if report.offline:
+        text = f"{entry.name} is in the cache (offline; nothing fetched): {report.path}"
+    elif report.fetched == 0:
+        text = f"{entry.name} is already downloaded and verified ({fit.human_bytes(report.total)}): {report.path}"
+    else:
+        text = (f"pulled {entry.name}: {report.files} files, {fit.human_bytes(report.fetched)} downloaded, all "
+                f"verified against the hub's hashes\n  {report.path}\n  use it with: canvasedit models use {spec}")
+    return _emit(args, data, text)
+
+
+def cmd_use(args: argparse.Namespace) -> int:
+    from canvasedit.config import save_settings
+    from canvasedit.models import catalog
+
+    settings = _settings()
+    found = catalog.find(args.name, settings)
+    if found is None and not Path(args.name).expanduser().exists():
+        raise UsageError(f"no catalog entry or path named {args.name!r}; see `canvasedit models list`")
+    path = catalog.resolve_model(args.name, settings)  # pulled and verified, or a one-line error
+    active = args.name if found is not None else str(Path(args.name).expanduser().resolve())
+    if found is not None and found[0].name == catalog.DEFAULT_MODEL:
+        active = ""
+    save_settings(dataclasses.replace(settings, model=dataclasses.replace(settings.model, active=active)))
+    shown = active or catalog.DEFAULT_MODEL
+    return _emit(args, {"active": shown, "path": str(path)}, f"active model: {shown} ({path})")
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    from canvasedit.config import save_settings
+    from canvasedit.models import catalog, download, fit
+
+    settings = _settings()
+    entry, quant = _entry(args.name, settings)
+    quant = args.quant or quant
+    if entry.kind == "bundled":
+        raise UsageError(f"{entry.name} is bundled with CanvasEdit and cannot be removed")
+    freed = files = 0
+    notes = []
+    if entry.on_hub:
+        report = download.remove(entry, quant)
+        freed, files = report.freed, report.files
+        notes.append(f"removed {entry.name}{':' + quant if quant else ''}: {files} files, "
+                     f"{fit.human_bytes(freed)} freed" + (f" (with {report.partials} unfinished downloads)"
+                                                          if report.partials else ""))
+    models = dict(settings.models)
+    if entry.user and (args.forget or entry.kind == "folder"):
+        models.pop(entry.name, None)
+        notes.append(f"forgot the entry {entry.name}" + (f"; the files at {entry.path} are untouched"
+                                                         if entry.kind == "folder" else ""))
+    model = settings.model
+    if catalog.split_spec(settings.model.active)[0] == entry.name and (quant is None or entry.kind != "gguf"):
+        model = dataclasses.replace(settings.model, active="")
+        notes.append(f"the active model is {catalog.DEFAULT_MODEL} again")
+    if models != settings.models or model != settings.model:
+        save_settings(dataclasses.replace(settings, models=models, model=model))
+    return _emit(args, {"name": entry.name, "freed_bytes": freed, "files": files}, "\n".join(notes))
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from canvasedit.models import fit, store
+
+    settings = _settings()
+    entry, _ = _entry(args.name, settings)
+    machine = fit.machine()
+    row = describe(entry, machine, store.measurements())
+    cpu = fit.estimate(entry, "cpu")
+    row["estimates"] = {"cpu_float32": cpu.total, "cuda_bf16": fit.estimate(entry, "cuda").total,
+                        "weights_cpu": cpu.weights, "activations_cpu": cpu.activations,
+                        "canvas_tokens": min(entry.context or fit.CANVAS_TOKENS, fit.CANVAS_TOKENS)}
+    lines = [f"{entry.name} — {entry.description}",
+             f"  repository  {entry.repo or '(none)'}" + (f" @ {entry.revision}" + ("" if entry.pinned else " (unpinned)")
+                                                        if entry.repo else ""),
+             f"  family      {entry.family}" + ("" if row["runs"] else " (not runnable by this CanvasEdit yet)"),
+             f"  parameters  {entry.params / 1e9:.3f}B   context {entry.context or '?'}   licence {entry.licence}",
+             (f"  good for    {', '.join(entry.uses) or '?'}; "
+              f"{'sees' if entry.sees_suffix else 'does not see'} the text after a hole"),
+             f"  recipe      {json.dumps(dict(entry.recipe)) if entry.recipe else '(the family recipe)'}",
+             f"  files       {', '.join(entry.files) if entry.files else 'config, tokenizer and weight files of the repository'}"]
+    for q in entry.quants:
+        lines.append(f"  quant       {q.name:<8} {q.filename}  ~{fit.human_bytes(q.size)}")
+    lines += [f"  checked     {entry.verified or 'nothing recorded'}",
+              f"  status      {row['status']}" + (f" at {row['path']}" if row["path"] else ""),
+              (f"  memory      ~{fit.human_bytes(cpu.total)} on the CPU (float32), "
+               f"~{fit.human_bytes(row['estimates']['cuda_bf16'])} on CUDA (bf16): {row['fit']['label']} here")]
+    if row["measured"]:
+        m = row["measured"]
+        lines.append(f"  measured    {fit.human_bytes(m['peak_bytes'])} peak, {m['tokens_per_s']} tok/s on {m['device']}")
+    return _emit(args, row, "\n".join(lines))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from canvasedit.models import catalog, download, store
+
+    settings = _settings()
+    if args.name:
+        targets = [_entry(args.name, settings)[0]]
+    else:
+        pulled = {m.repo for m in store.manifests()}
+        targets = [e for e in catalog.entries(settings).values() if e.repo in pulled]
+    checked, problems = 0, []
+    for entry in targets:
+        n, found = download.verify(entry)
+        checked += n
+        problems += [p.message for p in found]
+    if args.name and checked == 0:
+        raise UsageError(f"{args.name} is not downloaded; nothing to verify")
+    data = {"checked_files": checked, "models": [e.name for e in targets], "problems": problems}
+    text = "\n".join(problems) if problems else f"all {checked} files of {len(targets)} model(s) match the hub's hashes"
+    if args.json:
+        print(json.dumps(data))
+    elif problems:
+        print(text, file=sys.stderr)
+    else:
+        print(text)
+    return EXIT_BAD_INPUT if problems else EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from canvasedit.config import save_settings
+    from canvasedit.models import catalog, registry
+    from canvasedit.models.loading import read_config
+
+    settings = _settings()
+    source = Path(args.source).expanduser()
+    if source.exists():
+        if source.suffix.lower() == ".gguf":
+            from canvasedit.models.gguf_file import read_gguf_info
+
+            family = read_gguf_info(source).family.name
+        else:
+            family = registry.resolve(read_config(source)).name
+        table: dict[str, Any] = {"path": str(source.resolve()), "family": family}
+        name = args.name or source.stem.lower()
+    elif "/" in args.source and not args.source.startswith((".", "/", "~")):
+        from canvasedit.models import hub
+
+        facts = hub.inspect_repo(args.source, args.revision)  # the registry checks the family here
+        table = {"repo": args.source, "revision": args.revision, "family": facts["family"]}
+        if facts["params"]:
+            table["params"] = facts["params"]
+        if facts["kind"] == "gguf":
+            table["kind"] = "gguf"
+        if args.quant:
+            table["quant"] = args.quant
+        name = args.name or args.source.split("/")[-1].lower()
+    else:
+        raise UsageError(f"{args.source!r} is neither an existing path nor a hub repository (org/name)")
+    if name in catalog.builtin_entries():
+        raise UsageError(f"{name!r} is a built-in catalog entry; pick another with --name")
+    save_settings(dataclasses.replace(settings, models={**settings.models, name: table}))
+    hint = f"canvasedit models use {name}" if "path" in table else f"canvasedit models pull {name}"
+    return _emit(args, {"name": name, **table}, f"added {name} ({table['family']}); next: {hint}")
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    import resource
+
+    import torch
+
+    from canvasedit.engine import Hole, SamplerParams, fill, open_backend
+    from canvasedit.models import catalog, fit, store
+
+    settings = _settings()
+    found = catalog.find(args.name, settings)
+    path = catalog.resolve_model(args.name, settings)
+    backend = open_backend(path, device=args.device or settings.model.device)
+    text = "def area(width, height):\n    \"\"\"The area of a rectangle.\"\"\"\n    return width * height\n"
+    at = text.index("    return")
+    params = SamplerParams.layered(backend.recipe, settings.sampler, {"steps": 32})
+    result = fill(text, [Hole(at, at, length=32)], backend, params).run()
+    if backend.device.startswith("cuda"):
+        peak = torch.cuda.max_memory_allocated()
+    else:  # Linux reports kilobytes, macOS bytes
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    name = found[0].name if found is not None else str(path)
+    store.record_measurement(name, peak, result.tokens_per_second, backend.device, backend.name)
+    backend.close()
+    data = {"name": name, "peak_bytes": peak, "tokens_per_s": round(result.tokens_per_second, 2),
+            "device": backend.device, "backend": backend.name, "nfe": result.nfe}
+    return _emit(args, data, f"{name}: {fit.human_bytes(peak)} peak, {result.tokens_per_second:.1f} tok/s "
+                             f"({result.nfe} forward passes on {backend.device}); recorded for `models list`")
