@@ -3,7 +3,7 @@
     canvasedit [FILE]                          open the editor (the bundled model unless --model)
     canvasedit fill FILE --hole 12:5-12:30 --hole 20:1-20:1:16 [--json] [--stream] [-o OUT | --in-place]
     canvasedit bench [--sizes 256,1024,4096]   forward passes, tokens/s, ms/step, peak RSS
-    canvasedit models                          the model catalog
+    canvasedit models [list|pull|use|rm|info|verify|add|measure] NAME   find, download and switch models
     canvasedit export-gguf OUT.gguf [--model M] [--type q8_0]   a model folder as one GGUF file (llama.cpp)
 
 Positions are 1-based ``LINE:COL`` in characters. ``--hole START-END[:N]``: an empty range
@@ -197,14 +197,10 @@ def _result_json(result, backend, with_trace: bool) -> dict:
 
 
 def run_models(argv: list[str]) -> int:
-    from canvasedit.models.catalog import CATALOG, DEFAULT_MODEL
+    """``canvasedit models list|pull|use|rm|info|verify|add|measure`` (see ``canvasedit.cli_models``)."""
+    from canvasedit.cli_models import main as models_main
 
-    argparse.ArgumentParser(prog="canvasedit models", description="List the model catalog.").parse_args(argv)
-    for entry in CATALOG.values():
-        where = "bundled" if entry.repo_id is None else entry.repo_id
-        mark = "*" if entry.name == DEFAULT_MODEL else " "
-        print(f"{mark} {entry.name:<20} {entry.family:<6} {where:<28} {entry.description}")
-    return EXIT_OK
+    return models_main(argv)
 
 
 def run_export_gguf(argv: list[str]) -> int:
