@@ -138,3 +138,102 @@ def make_open_dcoder(folder: Path, seed: int = 0) -> Path:
     banned = [i for i in range(151643, 151936) if i != 151643]
     return write_random_checkpoint(folder, config, seed=seed, dtype=torch.bfloat16, scale_rows=(banned, 1 / 3),
                                    spec=a2d.OPEN_DCODER)
+
+
+def make_sdar(folder: Path, block_size: int = 4, seed: int = 0) -> Path:
+    """JetLM/SDAR-1.7B-Chat's layout: Qwen3 shapes shrunk, ``<|MASK|>`` after Qwen3's added tokens."""
+    added = [*QWEN3_ADDED, "<|MASK|>"]
+    roles = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "mask_token": "<|MASK|>"}
+    write_qwen_tokenizer(folder, added, roles, slow=False)
+    config = qwen_config("SDARForCausalLM", "sdar", 151936, head_dim=32, bos_token_id=151643, eos_token_id=151643,
+                         max_position_embeddings=32768, block_size=block_size, attention_bias=False)
+    banned = [i for i in range(151643, 151936) if i not in (151643, 151645)]
+    return write_random_checkpoint(folder, config, seed=seed, dtype=torch.bfloat16, scale_rows=(banned, 1 / 3))
+
+
+def make_fast_dllm(folder: Path, seed: int = 0) -> Path:
+    """Efficient-Large-Model/Fast_dLLM_v2_1.5B's layout: Qwen2.5 shapes shrunk, ``bd_size`` 32, tied, ``|<MASK>|``."""
+    added = [*QWEN_ADDED, "|<MASK>|"]
+    roles = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "mask_token": "|<MASK>|"}
+    write_qwen_tokenizer(folder, added, roles, slow=False)
+    config = qwen_config("Fast_dLLM_QwenForCausalLM", "Fast_dLLM_Qwen", 151936, tie_word_embeddings=True,
+                         bos_token_id=151643, eos_token_id=151645, pad_token_id=151645, bd_size=32,
+                         conplemenrary_mask=True, max_position_embeddings=32768)
+    banned = [i for i in range(151643, 151936) if i not in (151643, 151645)]
+    return write_random_checkpoint(folder, config, seed=seed, dtype=torch.bfloat16, scale_rows=(banned, 1 / 3))
+
+
+# ---------------------------------------------------------------------------------------- LLaDA-MoE, ModernBERT
+
+LLADA_MOE_SPECIALS = {156892: "<|endoftext|>", 156893: "<role>", 156894: "</role>", 156895: "<|mask|>",
+                      156896: "<|role_end|>"}
+"""inclusionAI/LLaDA-MoE-7B-A1B's eos/pad 156892 and mask 156895; the hub tokenizer's own ids for the chat
+tokens were not read, so ``<role>``, ``</role>`` and ``<|role_end|>`` sit at stand-in ids (the spec finds
+the end of turn by its string)."""
+
+
+def make_llada_moe(folder: Path, seed: int = 0) -> Path:
+    """inclusionAI/LLaDA-MoE-7B-A1B-Instruct's layout: its config keys, HF-Llama tensor names with per-head q/k
+    norms and per-expert tensors, a float32 router, vocabulary 157184, shrunk to 2 layers of 8 experts (top 2).
+
+    The tokenizer is a byte-level BPE padded to the real ids, split as Ling 2.0 splits (llama.cpp reads that
+    split for ``llada-moe``).
+    """
+    from safetensors.torch import load_file, save_file
+
+    from canvasedit.models.gguf_file import BAILING_SPLIT
+    from canvasedit.models.synthetic import write_padded_tokenizer
+
+    write_padded_tokenizer(folder, 156892, LLADA_MOE_SPECIALS,
+                           {"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"})
+    data = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": BAILING_SPLIT}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+    ]}
+    (folder / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    config = {
+        "architectures": ["LLaDAMoEModelLM"], "model_type": "llada", "hidden_size": 64, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 4, "num_experts": 8, "num_experts_per_tok": 2,
+        "expert_intermediate_size": 32, "dense_intermediate_size": 128, "moe_layer_freq": [1, 1],
+        "shared_expert_intermediate_size": None, "qk_layernorm": True, "attention_bias": False,
+        "partial_rotary_factor": 1, "rope_theta": 50000.0, "max_position_embeddings": 8192, "rms_norm_eps": 1e-5,
+        "routed_scaling_factor": 1, "router_num_group": None, "router_topk_group": None,
+        "moe_router_enable_expert_bias": False, "router_aux_loss_coef": 0.01, "tie_word_embeddings": False,
+        "vocab_size": 157184, "eos_token_id": 156892, "pad_token_id": 156892, "use_cache": False,
+        "hidden_act": "silu", "torch_dtype": "bfloat16",
+    }
+    banned = [i for i in range(156892, 157184) if i not in (156892, 156896)]
+    write_random_checkpoint(folder, config, seed=seed, dtype=torch.bfloat16, scale_rows=(banned, 1 / 3))
+    state = load_file(str(folder / "model.safetensors"))
+    for name in [n for n in state if n.endswith("mlp.gate.weight")]:  # the hub stores the routers in float32
+        state[name] = state[name].float()
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    return folder
+
+
+MODERNBERT_SPECIALS = {50281: "[CLS]", 50282: "[SEP]", 50283: "[PAD]", 50284: "[MASK]"}
+
+
+def make_modernbert(folder: Path, seed: int = 0) -> Path:
+    """answerdotai/ModernBERT-base's layout (as dLLM's BERT-chat keeps it): its config keys, vocabulary 50368,
+    [CLS] 50281 / [SEP] 50282 / [PAD] 50283 / [MASK] 50284, tied decoder left out of the file, float32 weights;
+    4 layers (0 and 3 global) with an 8-token local window so that both kinds of attention matter at test lengths.
+    """
+    from canvasedit.models.synthetic import write_padded_tokenizer
+
+    write_padded_tokenizer(folder, 50281, MODERNBERT_SPECIALS,
+                           {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]"})
+    config = {
+        "architectures": ["ModernBertForMaskedLM"], "model_type": "modernbert", "hidden_size": 64,
+        "intermediate_size": 96, "num_hidden_layers": 4, "num_attention_heads": 4, "global_attn_every_n_layers": 3,
+        "local_attention": 8, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0, "norm_eps": 1e-5,
+        "layer_norm_eps": 1e-5, "norm_bias": False, "attention_bias": False, "mlp_bias": False, "decoder_bias": True,
+        "classifier_bias": False, "classifier_activation": "gelu", "classifier_pooling": "mean",
+        "hidden_activation": "gelu", "embedding_dropout": 0.0, "attention_dropout": 0.0, "mlp_dropout": 0.0,
+        "max_position_embeddings": 8192, "position_embedding_type": "absolute", "tie_word_embeddings": True,
+        "vocab_size": 50368, "bos_token_id": 50281, "cls_token_id": 50281, "eos_token_id": 50282,
+        "sep_token_id": 50282, "pad_token_id": 50283, "torch_dtype": "float32",
+    }
+    banned = [i for i in range(50281, 50368) if i not in (50282, 50283)]
+    return write_random_checkpoint(folder, config, seed=seed, dtype=torch.float32, scale_rows=(banned, 1 / 3))

@@ -93,10 +93,18 @@ class CanvasLayout:
     """A token every canvas ends with ([SEP])."""
     shifted: bool = False
     """The family reads token i's logits at position i−1, so no hole may start the canvas."""
+    block_size: int = 0
+    """Block-causal families: attention blocks of this many canvas positions, filled in order; 0 = bidirectional."""
+
+    @property
+    def sees_suffix(self) -> bool:
+        """Whether a hole is filled seeing the text after it."""
+        return self.block_size == 0
 
     @classmethod
-    def of(cls, spec: FamilySpec, begin: int | None, finish: int | None) -> CanvasLayout:
-        return cls(begin=begin, begin_always=spec.begin_always, finish=finish, shifted=spec.shift_logits)
+    def of(cls, spec: FamilySpec, begin: int | None, finish: int | None, block_size: int = 0) -> CanvasLayout:
+        return cls(begin=begin, begin_always=spec.begin_always, finish=finish, shifted=spec.shift_logits,
+                   block_size=block_size)
 
 
 @dataclass(frozen=True)

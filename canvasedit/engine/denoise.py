@@ -34,6 +34,7 @@ from canvasedit.engine.sampling import (
     select_positions,
 )
 from canvasedit.engine.schedule import steps_per_stage, tokens_to_commit, transfer_probability
+from canvasedit.engine.session import ExactSession, Session
 from canvasedit.kernels import greedy_confidence
 
 
@@ -52,9 +53,24 @@ class StepRecord:
     """Forward passes so far in this loop."""
 
 
-def planned_steps(stage_of: torch.Tensor, params: SamplerParams) -> int:
+def open_session(backend: Backend, ids: torch.Tensor) -> Session:
+    """The backend's own session for this canvas, or an exact one for backends that keep no state."""
+    opener = getattr(backend, "open_session", None)
+    return opener(ids) if opener is not None else ExactSession(backend)
+
+
+def planned_steps(stage_of: torch.Tensor, params: SamplerParams, masked: torch.Tensor | None = None) -> int:
+    """Steps the schedule will take: each stage's share of ``steps``, but never more than its masks.
+
+    ``masked (T,)`` marks the positions still masked (all hole positions when None). A threshold can
+    finish in fewer steps, a revision can take more.
+    """
     stages = int(stage_of.max().item()) + 1 if (stage_of >= 0).any() else 0
-    return sum(steps_per_stage(params.steps, stages, params.schedule)) if stages else 0
+    if not stages:
+        return 0
+    counted = stage_of >= 0 if masked is None else (stage_of >= 0) & masked
+    sizes = torch.bincount(stage_of[counted], minlength=stages).tolist()
+    return sum(min(n, size) for n, size in zip(steps_per_stage(params.steps, stages, params.schedule), sizes))
 
 
 def denoise(
@@ -65,11 +81,28 @@ def denoise(
     generator: torch.Generator | None = None,
 ) -> Iterator[StepRecord]:
     """Fill the masked positions of ``ids (T,)`` in place; ``stage_of (T,)`` is −1 outside the holes."""
-    mask_id = backend.mask_id
     in_hole = stage_of >= 0
     if not in_hole.any():
         return
     n_stages = int(stage_of.max().item()) + 1
+    session = open_session(backend, ids)
+    try:
+        yield from _steps(backend, session, ids, stage_of, in_hole, n_stages, params, generator)
+    finally:
+        session.close()
+
+
+def _steps(
+    backend: Backend,
+    session: Session,
+    ids: torch.Tensor,
+    stage_of: torch.Tensor,
+    in_hole: torch.Tensor,
+    n_stages: int,
+    params: SamplerParams,
+    generator: torch.Generator | None,
+) -> Iterator[StepRecord]:
+    mask_id = backend.mask_id
     stage_steps = steps_per_stage(params.steps, n_stages, params.schedule)
     committed_here = torch.zeros_like(in_hole)
     revisions = torch.zeros(ids.shape, dtype=torch.long)
@@ -91,7 +124,7 @@ def denoise(
             check = torch.zeros(0, dtype=torch.long)
             if params.revise_below > 0:
                 check = (committed_here & (revisions < params.max_revisions)).nonzero().flatten()
-            logits = backend.logits(ids[None], torch.cat([rows, check]))[0]  # (R + Rc, V)
+            logits = session.logits(ids, torch.cat([rows, check]))  # (R + Rc, V)
             nfe += 1
             x0, p_x0, conf = _score(logits[: len(rows)], backend.banned, params, generator)
             if params.algorithm is Remasking.ORIGIN:

@@ -147,7 +147,7 @@ class FillRun:
         kept = torch.zeros(len(ids), dtype=torch.bool)
         nfe = self._mask_revisions(ids, kept)
         stage_of = self._stages(ids)
-        total = planned_steps(stage_of, params)
+        total = planned_steps(stage_of, params, ids == backend.mask_id)
         trace: list[StepEvent] = []
         state = ["kept" if kept[p] else "masked" for p in range(len(ids))]
         conf: list[float | None] = [None] * len(ids)
@@ -200,11 +200,29 @@ class FillRun:
         return groups
 
     def _stages(self, ids: torch.Tensor) -> torch.Tensor:
+        """Each hole position's semi-autoregressive stage: stage b of every hole is filled before b + 1.
+
+        Bidirectional models count blocks of ``block_length`` from each hole's start. Block-causal
+        models count them on the canvas, inside the model's attention blocks (whose text before a hole
+        is in the same block), and a shifted one (Fast-dLLM v2) first decides each block's first
+        position alone, from the previous block's last row, as its authors' sampler does.
+        """
         stage_of = torch.full((len(ids),), -1, dtype=torch.long)
         L = self.params.block_length
-        for span in self.canvas.spans:
-            offsets = torch.arange(span.length)
-            stage_of[span.start : span.stop] = offsets // L if L > 0 else 0
+        block = self.backend.layout.block_size
+        if not block:
+            for span in self.canvas.spans:
+                offsets = torch.arange(span.length)
+                stage_of[span.start : span.stop] = offsets // L if L > 0 else 0
+            return stage_of
+        sub = L if 0 < L <= block and block % L == 0 else block
+        positions = torch.cat([torch.arange(s.start, s.stop) for s in self.canvas.spans])
+        inner = positions % block
+        part = inner // sub + 1
+        if self.backend.layout.shifted:
+            part = torch.where(inner == 0, 0, part)
+        key = (positions // block) * (block // sub + 1) + part
+        stage_of[positions] = torch.unique(key, return_inverse=True)[1]
         return stage_of
 
     def _pieces(self, hole: int, ids: torch.Tensor, state: list[str], conf: list[float | None]) -> tuple[Piece, ...]:

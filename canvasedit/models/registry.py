@@ -21,9 +21,12 @@ from canvasedit.models.errors import UnsupportedArchitecture
 from canvasedit.models.spec import FamilySpec, architectures
 
 FAMILY_MODULES: tuple[str, ...] = (
+    "canvasedit.models.llada_moe",  # before llada: both say model_type "llada"
     "canvasedit.models.llada",
     "canvasedit.models.dream",
     "canvasedit.models.a2d",
+    "canvasedit.models.modernbert",
+    "canvasedit.models.blockdiff",
 )
 
 

@@ -13,6 +13,7 @@ import torch
 
 from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.device import resolve_device
+from canvasedit.engine.session import BlockCausalSession, ExactSession, Session
 from canvasedit.models.loading import LoadedModel, load_model
 
 
@@ -31,7 +32,7 @@ class NativeBackend:
         self.mask_id = tokens.mask
         self.stop_ids = tokens.stops
         self.end_ids = tokens.ends
-        self.layout = CanvasLayout.of(self.spec, tokens.begin, tokens.finish)
+        self.layout = CanvasLayout.of(self.spec, tokens.begin, tokens.finish, loaded.args.block_size)
         self.recipe = dict(self.spec.recipe)
         self.max_length = loaded.max_length
         self.shift_logits = self.spec.shift_logits
@@ -45,6 +46,13 @@ class NativeBackend:
         banned[list(tokens.banned)] = True
         self.banned = banned.to(device)
         self._token_text: dict[int, str] = {}
+
+    def open_session(self, ids: torch.Tensor) -> Session:
+        """The denoising session a fill of canvas ``ids`` uses (see ``engine/session.py``)."""
+        block = self.layout.block_size
+        if block:
+            return BlockCausalSession(self.model, block, self.shift_logits, self._torch_device)
+        return ExactSession(self)
 
     @classmethod
     def load(cls, path: Path, device: str = "auto") -> NativeBackend:

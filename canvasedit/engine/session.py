@@ -1,0 +1,100 @@
+"""Denoising sessions: what a backend computes for one fill, step after step, and what it keeps between steps.
+
+The denoising loop asks its session for the logits of some canvas rows after every change; how much
+of the canvas that costs is the session's business, never the loop's:
+
+* ``ExactSession`` — the whole canvas, every step (any backend; LLaDA's and Dream's reference code).
+* ``BlockCausalSession`` — block-diffusion models (SDAR, Fast-dLLM v2): attention is bidirectional
+  inside a block of ``block_size`` positions and causal across blocks, so the keys and values of
+  finished blocks never change. They are computed once and kept (an exact KV cache); each step runs
+  the model only over the blocks that hold the rows asked for, and the text after them is never
+  read. Should anything before the cache's end change (a revision), the cache is rebuilt.
+
+    session = backend.open_session(ids)         # or ExactSession(backend) for any backend
+    logits = session.logits(ids, rows)          # (R, V) float32, row i scores token i
+    session.rows_computed                       # canvas rows run through the model so far
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+from canvasedit.models.layers import KVCache
+
+
+class Session(Protocol):
+    rows_computed: int
+    """Canvas positions run through the model so far in this fill (a cost measure for benchmarks)."""
+
+    def logits(self, ids: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Float32 logits ``(R, V)`` for canvas ``ids (T,)`` at ``rows (R,)``, aligned so row i scores token i."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ExactSession:
+    """Every call scores the whole canvas through ``backend.logits`` (no state kept)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.rows_computed = 0
+
+    def logits(self, ids: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        self.rows_computed += int(ids.shape[-1])
+        return self.backend.logits(ids[None], rows)[0]
+
+    def close(self) -> None:
+        pass
+
+
+def block_causal_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, block_size: int) -> torch.Tensor:
+    """``(1, 1, Q, K)`` bool: a query may attend to a key in its own block or an earlier one."""
+    return ((k_pos[None, :] // block_size) <= (q_pos[:, None] // block_size))[None, None]
+
+
+class BlockCausalSession:
+    """Exact block-causal denoising with the keys and values of finished blocks cached.
+
+    ``model`` follows the ``Transformer`` contract (``hidden(ids, positions, mask, cache, store)``,
+    ``lm_head``). ``shift``: the family reads token i's logits at position i−1 (Fast-dLLM v2).
+    """
+
+    def __init__(self, model: Any, block_size: int, shift: bool, device: torch.device) -> None:
+        self.model = model
+        self.block_size = block_size
+        self.shift = shift
+        self.device = device
+        self.rows_computed = 0
+        self._cache = KVCache(len(model.blocks))
+        self._cached_ids = torch.zeros(0, dtype=torch.long)
+        """The tokens whose keys and values the cache holds (canvas positions 0 … len − 1)."""
+
+    @torch.inference_mode()
+    def logits(self, ids: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        bs = self.block_size
+        src = (rows - 1).clamp_min(0) if self.shift else rows  # the canvas rows whose outputs are read
+        start = int(src.min()) // bs * bs  # first block to compute: it holds a row asked for
+        end = min(len(ids), (int(src.max()) // bs + 1) * bs)  # later blocks are invisible to these rows
+        cached = len(self._cached_ids)
+        if cached > start or not torch.equal(self._cached_ids, ids[:cached]):
+            self._cache, self._cached_ids, cached = KVCache(len(self.model.blocks)), ids[:0], 0
+        if cached < start:  # blocks finished since the last call: their keys and values are final
+            self._run(ids, cached, start, store=True)
+            self._cached_ids = ids[:start].clone()
+        h = self._run(ids, start, end, store=False)  # (1, end - start, C)
+        out = self.model.lm_head(h[0, src - start]).float()  # (R, V)
+        return out
+
+    def _run(self, ids: torch.Tensor, lo: int, hi: int, store: bool) -> torch.Tensor:
+        positions = torch.arange(lo, hi, device=self.device)
+        keys = torch.arange(0, hi, device=self.device)
+        mask = block_causal_mask(positions, keys, self.block_size)
+        self.rows_computed += hi - lo
+        return self.model.hidden(ids[lo:hi].to(self.device)[None], positions[None], mask, self._cache, store)
+
+    def close(self) -> None:
+        self._cache = KVCache(len(self.model.blocks))
+        self._cached_ids = torch.zeros(0, dtype=torch.long)
