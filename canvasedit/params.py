@@ -84,6 +84,8 @@ class SamplerParams:
     """Re-mask tokens committed earlier in this fill whose probability fell below this; 0 = off."""
     max_revisions: int = 1
     """How often one position may be re-masked, so revision always ends."""
+    expand_budget: int = 64
+    """Tokens the holes of one fill may grow by, for models that grow holes as they fill them (DreamOn)."""
     seed: int = 0
     """Seed of the fill's random generator, so a fill can be reproduced."""
     eps: float = 1e-3
@@ -119,6 +121,7 @@ class SamplerParams:
             ("alg_temp", math.isfinite(self.alg_temp) and self.alg_temp >= 0, "a finite number >= 0 (0 = top-k)"),
             ("revise_below", 0.0 <= self.revise_below <= 1.0, "a number in [0, 1] (0 = off)"),
             ("max_revisions", 0 <= self.max_revisions <= 1000, "an integer in [0, 1000]"),
+            ("expand_budget", 0 <= self.expand_budget <= 100_000, "an integer in [0, 100000]"),
             ("seed", 0 <= self.seed < 2**63, "an integer in [0, 2^63)"),
             ("eps", 0.0 < self.eps < 1.0, "a number in (0, 1)"),
         )

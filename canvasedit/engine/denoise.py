@@ -4,8 +4,9 @@ The loop knows token ids, a backend's logits and the sampler parameters — noth
 or text. Positions to fill carry a *stage* (their semi-autoregressive block inside their hole);
 stage ``b`` of every hole is filled together, jointly across holes, before stage ``b + 1``:
 
-    for record in denoise(backend, ids, stage_of, params, generator):
-        ...   # record.positions / tokens / confidences committed this step
+    work = Work(ids, stage_of)
+    for record in denoise(backend, work, params, generator):
+        ...   # record.positions / tokens / confidences committed this step; work.ids is the canvas
 
 Per step (LLaDA ``generate`` generalised to several holes): one forward pass scores every masked
 position of the current and earlier stages; tokens are chosen (argmax or Gumbel-max); the
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from canvasedit.engine.backends import Backend
+from canvasedit.engine.errors import NonFiniteLogits
 from canvasedit.engine.sampling import (
     Remasking,
     SamplerParams,
@@ -51,6 +53,20 @@ class StepRecord:
     """Canvas positions masked again by revision this step."""
     nfe: int
     """Forward passes so far in this loop."""
+    resized: tuple[tuple[int, int], ...] = ()
+    """Variable-length holes (DreamOn), applied after the commits, right to left: ``(p, +1)`` — the
+    expand token committed at p became two masks; ``(p, -1)`` — the end token committed at p was deleted."""
+
+
+@dataclass
+class Work:
+    """The canvas being denoised: ``ids (T,)`` and each position's stage (−1 outside the holes).
+
+    Both tensors are replaced when a variable-length hole grows or shrinks, so read them after the loop.
+    """
+
+    ids: torch.Tensor
+    stage_of: torch.Tensor
 
 
 def open_session(backend: Backend, ids: torch.Tensor) -> Session:
@@ -59,11 +75,27 @@ def open_session(backend: Backend, ids: torch.Tensor) -> Session:
     return opener(ids) if opener is not None else ExactSession(backend)
 
 
+def check_finite(logits: torch.Tensor) -> None:
+    """Raise ``NonFiniteLogits`` unless every row of ``logits (R, V)`` has a finite maximum.
+
+    One reduction per step: ``amax`` propagates NaN, and a row whose best score is +inf or
+    -inf says nothing about which token is likely. Without this, all-NaN weights commit
+    arbitrary tokens (often end tokens, so the holes come back empty) and the fill "succeeds".
+    """
+    best = logits.amax(-1)  # (R,)
+    bad = ~torch.isfinite(best)
+    if bool(bad.any()):
+        raise NonFiniteLogits(
+            f"the model scored {int(bad.sum())} of {len(best)} masked positions as NaN or infinity: its weights "
+            f"hold NaN/inf values or its activations overflow; nothing was filled"
+        )
+
+
 def planned_steps(stage_of: torch.Tensor, params: SamplerParams, masked: torch.Tensor | None = None) -> int:
     """Steps the schedule will take: each stage's share of ``steps``, but never more than its masks.
 
     ``masked (T,)`` marks the positions still masked (all hole positions when None). A threshold can
-    finish in fewer steps, a revision can take more.
+    finish in fewer steps, a revision or a growing hole can take more.
     """
     stages = int(stage_of.max().item()) + 1 if (stage_of >= 0).any() else 0
     if not stages:
@@ -75,19 +107,16 @@ def planned_steps(stage_of: torch.Tensor, params: SamplerParams, masked: torch.T
 
 def denoise(
     backend: Backend,
-    ids: torch.Tensor,
-    stage_of: torch.Tensor,
+    work: Work,
     params: SamplerParams,
     generator: torch.Generator | None = None,
 ) -> Iterator[StepRecord]:
-    """Fill the masked positions of ``ids (T,)`` in place; ``stage_of (T,)`` is −1 outside the holes."""
-    in_hole = stage_of >= 0
-    if not in_hole.any():
+    """Fill the masked positions of ``work.ids`` in place, stage by stage, yielding each step."""
+    if not (work.stage_of >= 0).any():
         return
-    n_stages = int(stage_of.max().item()) + 1
-    session = open_session(backend, ids)
+    session = open_session(backend, work.ids)
     try:
-        yield from _steps(backend, session, ids, stage_of, in_hole, n_stages, params, generator)
+        yield from _steps(backend, session, work, params, generator)
     finally:
         session.close()
 
@@ -95,23 +124,24 @@ def denoise(
 def _steps(
     backend: Backend,
     session: Session,
-    ids: torch.Tensor,
-    stage_of: torch.Tensor,
-    in_hole: torch.Tensor,
-    n_stages: int,
+    work: Work,
     params: SamplerParams,
     generator: torch.Generator | None,
 ) -> Iterator[StepRecord]:
     mask_id = backend.mask_id
+    n_stages = int(work.stage_of.max().item()) + 1
     stage_steps = steps_per_stage(params.steps, n_stages, params.schedule)
-    committed_here = torch.zeros_like(in_hole)
-    revisions = torch.zeros(ids.shape, dtype=torch.long)
+    committed_here = torch.zeros(work.ids.shape, dtype=torch.bool)
+    revisions = torch.zeros(work.ids.shape, dtype=torch.long)
+    expand = getattr(backend, "expand_id", None)
+    deletes = [t for t in backend.stop_ids if t not in backend.end_ids]
+    budget = params.expand_budget if expand is not None else 0
     step = nfe = 0
     for stage in range(n_stages):
-        open_positions = in_hole & (stage_of <= stage)
         j = 0
         while True:
-            masked = (ids == mask_id) & open_positions
+            ids, stage_of = work.ids, work.stage_of
+            masked = (ids == mask_id) & (stage_of >= 0) & (stage_of <= stage)
             n_masked = int(masked.sum())
             if n_masked == 0:
                 break
@@ -126,7 +156,12 @@ def _steps(
                 check = (committed_here & (revisions < params.max_revisions)).nonzero().flatten()
             logits = session.logits(ids, torch.cat([rows, check]))  # (R + Rc, V)
             nfe += 1
-            x0, p_x0, conf = _score(logits[: len(rows)], backend.banned, params, generator)
+            check_finite(logits)
+            banned = backend.banned
+            if expand is not None and (budget <= 0 or len(ids) >= backend.max_length):
+                banned = banned.clone()  # DreamOn: no more room to grow
+                banned[expand] = True
+            x0, p_x0, conf = _score(logits[: len(rows)], banned, params, generator)
             if params.algorithm is Remasking.ORIGIN:
                 # Dream's origin: every masked position independently, with the schedule's probability.
                 draw = torch.rand(len(rows), generator=generator, device=conf.device)
@@ -145,6 +180,11 @@ def _steps(
                 revisions[remasked] += 1
                 committed_here[remasked] = False
             committed_here[positions] = True
+            resized: list[tuple[int, int]] = []
+            if expand is not None:
+                budget, resized = _resize(work, positions, expand, deletes, mask_id, budget, backend.max_length)
+                for p, delta in resized:  # keep the per-position bookkeeping aligned with the canvas
+                    committed_here, revisions = _edit(committed_here, p, delta), _edit(revisions, p, delta)
             step += 1
             yield StepRecord(
                 step=step,
@@ -153,7 +193,43 @@ def _steps(
                 confidences=tuple(float(c) for c in p_x0[pick]),
                 remasked=tuple(remasked.tolist()),
                 nfe=nfe,
+                resized=tuple(resized),
             )
+
+
+def _edit(t: torch.Tensor, p: int, delta: int) -> torch.Tensor:
+    """``t`` with position p duplicated (delta +1, the copy reset to zero) or removed (delta −1)."""
+    if delta > 0:
+        return torch.cat([t[:p], torch.zeros_like(t[:1]), torch.zeros_like(t[:1]), t[p + 1 :]])
+    return torch.cat([t[:p], t[p + 1 :]])
+
+
+def _resize(
+    work: Work, committed: torch.Tensor, expand: int, deletes: list[int], mask_id: int, budget: int, max_len: int
+) -> tuple[int, list[tuple[int, int]]]:
+    """DreamOn's variable-length holes (its ``generation_utils.py``): a committed end token is deleted,
+    shrinking its hole; a committed ``<|expand|>`` becomes two masks, growing it, while budget and
+    context last. Right to left, so each edit leaves the positions before it in place."""
+    edits = []
+    for p in sorted(committed.tolist(), reverse=True):
+        token = int(work.ids[p])
+        if token in deletes:
+            delta = -1
+        elif token == expand and budget > 0 and len(work.ids) < max_len:
+            delta = +1
+            budget -= 1
+        else:
+            continue
+        stage = work.stage_of[p : p + 1]
+        if delta > 0:
+            masks = torch.full((2,), mask_id, dtype=work.ids.dtype)
+            work.ids = torch.cat([work.ids[:p], masks, work.ids[p + 1 :]])
+            work.stage_of = torch.cat([work.stage_of[:p], stage, stage, work.stage_of[p + 1 :]])
+        else:
+            work.ids = torch.cat([work.ids[:p], work.ids[p + 1 :]])
+            work.stage_of = torch.cat([work.stage_of[:p], work.stage_of[p + 1 :]])
+        edits.append((p, delta))
+    return budget, edits
 
 
 def _score(

@@ -25,7 +25,7 @@ import torch
 
 from canvasedit.engine.backends import Backend
 from canvasedit.engine.canvas import Canvas, Hole, build_canvas
-from canvasedit.engine.denoise import StepRecord, denoise, planned_steps
+from canvasedit.engine.denoise import StepRecord, Work, denoise, planned_steps
 from canvasedit.engine.sampling import SamplerParams
 
 MASK_GLYPH = "░"
@@ -63,6 +63,9 @@ class StepEvent:
     committed: tuple[Commit, ...]
     remasked: tuple[tuple[int, int], ...]
     """(hole, offset) of tokens masked again this step."""
+    resized: tuple[tuple[int, int, int], ...]
+    """(hole, offset, +1 | −1): a growing hole's expand token became two masks at offset, or its end
+    token there was deleted (DreamOn), applied in this order after the commits."""
     holes: tuple[str, ...]
     """Current text of every hole, still-masked positions shown as ``MASK_GLYPH``."""
     pieces: tuple[tuple[Piece, ...], ...]
@@ -118,12 +121,15 @@ class FillRun:
         self.cancelled = False
         self._cancel = threading.Event()
         self._started = False
-        self._last_new: tuple[int, ...] = ()
-        """Positions committed by the previous step, drawn as "new" until the next one."""
-        T = len(self.canvas.ids)
-        self._hole_of = torch.full((T,), -1, dtype=torch.long)
-        for i, span in enumerate(self.canvas.spans):
-            self._hole_of[span.start : span.stop] = i
+        self._spans = [[span.start, span.stop] for span in self.canvas.spans]
+        """Each hole's canvas positions now; they move when a variable-length hole grows or shrinks."""
+        self._hole_of = self._holes_of(len(self.canvas.ids))
+
+    def _holes_of(self, length: int) -> torch.Tensor:
+        hole_of = torch.full((length,), -1, dtype=torch.long)
+        for i, (start, stop) in enumerate(self._spans):
+            hole_of[start:stop] = i
+        return hole_of
 
     def cancel(self) -> None:
         """Stop before the next step; safe to call from another thread."""
@@ -152,12 +158,13 @@ class FillRun:
         state = ["kept" if kept[p] else "masked" for p in range(len(ids))]
         conf: list[float | None] = [None] * len(ids)
         committed_total = 0
+        work = Work(ids, stage_of)
         try:
-            for record in denoise(backend, ids, stage_of, params, generator):
+            for record in denoise(backend, work, params, generator):
                 if self._cancel.is_set():
                     break
                 committed_total += len(record.positions)
-                event = self._event(record, ids, state, conf, nfe, total, time.perf_counter() - start)
+                event = self._event(record, work.ids, state, conf, nfe, total, time.perf_counter() - start)
                 trace.append(event)
                 yield event
                 if self._cancel.is_set():  # before the next forward pass, not after it
@@ -169,7 +176,7 @@ class FillRun:
             self.cancelled = True
             return
         total_nfe = trace[-1].nfe if trace else nfe
-        self.result = self._result(ids, total_nfe, trace, committed_total, time.perf_counter() - start)
+        self.result = self._result(work.ids, total_nfe, trace, committed_total, time.perf_counter() - start)
 
     # ------------------------------------------------------------ pieces
 
@@ -227,10 +234,10 @@ class FillRun:
 
     def _pieces(self, hole: int, ids: torch.Tensor, state: list[str], conf: list[float | None]) -> tuple[Piece, ...]:
         """The hole's tokens as drawn: masks as the glyph, end / pad as nothing, nothing after an end-of-turn."""
-        span = self.canvas.spans[hole]
+        start, stop = self._spans[hole]
         out = []
         ended = False
-        for p in range(span.start, span.stop):
+        for p in range(start, stop):
             token = int(ids[p])
             if state[p] != "masked" and token in self.backend.end_ids:
                 ended = True
@@ -249,28 +256,42 @@ class FillRun:
         total: int,
         elapsed: float,
     ) -> StepEvent:
-        for p in self._last_new:
-            if state[p] == "new":
-                state[p] = "done"
-        self._last_new = record.positions
+        for i, st in enumerate(state):
+            if st == "new":
+                state[i] = "done"
         commits = []
         for p, token, c in zip(record.positions, record.tokens, record.confidences):
             state[p] = "new"
             conf[p] = c
             hole = int(self._hole_of[p])
-            commits.append(Commit(hole, p - self.canvas.spans[hole].start, token, self.backend.token_text(token), c))
+            commits.append(Commit(hole, p - self._spans[hole][0], token, self.backend.token_text(token), c))
         remasked = []
         for p in record.remasked:
             state[p] = "masked"
             conf[p] = None
             hole = int(self._hole_of[p])
-            remasked.append((hole, p - self.canvas.spans[hole].start))
-        pieces = tuple(self._pieces(h, ids, state, conf) for h in range(len(self.canvas.spans)))
+            remasked.append((hole, p - self._spans[hole][0]))
+        resized = []
+        for p, delta in record.resized:
+            hole = int(self._hole_of[p])
+            resized.append((hole, p - self._spans[hole][0], delta))
+            if delta > 0:  # the expand token at p became two masks
+                state[p : p + 1] = ["masked", "masked"]
+                conf[p : p + 1] = [None, None]
+            else:  # the end token at p was deleted
+                del state[p], conf[p]
+            self._spans[hole][1] += delta
+            for later in self._spans[hole + 1 :]:
+                later[0] += delta
+                later[1] += delta
+            self._hole_of = self._holes_of(len(state))
+        pieces = tuple(self._pieces(h, ids, state, conf) for h in range(len(self._spans)))
         return StepEvent(
             step=record.step,
             total_steps=total,
             committed=tuple(commits),
             remasked=tuple(remasked),
+            resized=tuple(resized),
             holes=tuple("".join(piece.text for piece in hole) for hole in pieces),
             pieces=pieces,
             nfe=nfe_before + record.nfe,
@@ -281,9 +302,9 @@ class FillRun:
         parts = [self.canvas.segments[0]]
         cursor = len(self.canvas.segments[0])
         filled = []
-        for i, span in enumerate(self.canvas.spans):
+        for i, (span, (start, stop)) in enumerate(zip(self.canvas.spans, self._spans)):
             tokens = hole_tokens(
-                ids[span.start : span.stop].tolist(), self.backend.stop_ids, self.backend.end_ids, self.backend.mask_id
+                ids[start:stop].tolist(), self.backend.stop_ids, self.backend.end_ids, self.backend.mask_id
             )
             text = self.backend.decode(tokens)
             filled.append(

@@ -49,5 +49,7 @@ SPEC = FamilySpec(
     # diffusion_generate(): timestep schedule, entropy ranking (the README's alg="entropy"); temperature 0
     # keeps a fill reproducible (the README samples at 0.2 with top-p 0.95).
     recipe={"schedule": "timestep", "algorithm": "entropy", "block_length": 0, "steps": 32},
+    # DreamOn's generator: one token per step (number_transfer_tokens=1), entropy ranking.
+    expand_recipe={"schedule": "block", "steps": 1_000_000, "expand_budget": 64},
     gguf=GGUFForm("dream", qwen.write_gguf_hparams),
 )

@@ -212,10 +212,11 @@ def special_tokens(spec: FamilySpec, config: dict[str, Any], tokenizer: Any, row
     def find(rule: Any) -> int | None:
         return rule.find(config, vocab, tokenizer) if rule is not None else None
 
+    expand = find(spec.expand)
     tokens = SpecialTokens(
         mask=mask, stops=tuple(sorted(stops)), ends=tuple(sorted(ends)),
-        banned=tuple(sorted((special - stops) | {mask})),
-        begin=find(spec.begin), finish=find(spec.finish), expand=find(spec.expand),
+        banned=tuple(sorted((special - stops - {expand}) | {mask})),  # DreamOn must be able to choose <|expand|>
+        begin=find(spec.begin), finish=find(spec.finish), expand=expand,
     )
     for name in ("mask", "begin", "finish", "expand"):
         value = getattr(tokens, name)

@@ -152,6 +152,8 @@ class FamilySpec:
     """Tokens that end an answer in the family's chat format; they close a hole."""
     expand: TokenRule | None = None
     """DreamOn's ``<|expand|>``: a committed one becomes two masks, so the hole grows."""
+    expand_recipe: Mapping[str, Any] = field(default_factory=dict)
+    """Recipe changes for a checkpoint that has the expand token (DreamOn commits one token per step)."""
     max_context: int | None = None
     """The longest canvas the family is meant for when ``config.json`` states more (Dream: 2048 of 131072)."""
     tokenizer_fallback: str | None = None

@@ -32,8 +32,14 @@ class NativeBackend:
         self.mask_id = tokens.mask
         self.stop_ids = tokens.stops
         self.end_ids = tokens.ends
-        self.layout = CanvasLayout.of(self.spec, tokens.begin, tokens.finish, loaded.args.block_size)
-        self.recipe = dict(self.spec.recipe)
+        finish = tokens.finish
+        if tokens.expand is not None and finish is None:
+            # DreamOn's canvas is [bos] prefix masks suffix [eos]: the end of text it was trained on.
+            finish = next((t for t in tokens.stops if t not in tokens.ends), None)
+        self.layout = CanvasLayout.of(self.spec, tokens.begin, finish, loaded.args.block_size)
+        self.expand_id = tokens.expand
+        """DreamOn's ``<|expand|>``: holes grow when it is committed (None for fixed-length families)."""
+        self.recipe = {**self.spec.recipe, **(self.spec.expand_recipe if tokens.expand is not None else {})}
         self.max_length = loaded.max_length
         self.shift_logits = self.spec.shift_logits
         # Never chosen: rows of the LM head that no token of the tokenizer can produce (LLaDA pads
