@@ -124,54 +124,6 @@ def _active(settings: Any) -> str:
     return settings.model.active or DEFAULT_MODEL
 
 
-def describe(entry: Any, machine: Any, measured: dict[str, Any]) -> dict[str, Any]:
-    """One row of ``models list``: the entry, its local state, its fit here, what was measured."""
-    from canvasedit.models import download, fit, registry, store
-    from canvasedit.models.errors import ModelError
-
-    row: dict[str, Any] = {
-        "name": entry.name, "family": entry.family, "kind": entry.kind, "repo": entry.repo,
-        "revision": entry.revision, "pinned": entry.pinned, "params": entry.params, "context": entry.context,
-        "licence": entry.licence, "uses": list(entry.uses), "sees_suffix": entry.sees_suffix,
-        "description": entry.description, "recipe": dict(entry.recipe), "verified": entry.verified,
-        "user": entry.user, "download_bytes": entry.download_bytes,
-        "quants": [{"name": q.name, "file": q.filename, "bytes": q.size} for q in entry.quants],
-    }
-    try:
-        spec = registry.family(entry.family)
-        row["runs"] = entry.kind != "gguf" or spec.gguf is not None
-    except ModelError:
-        row["runs"] = False
-    status, disk, path, partial = "not pulled", 0, None, 0
-    if entry.kind == "bundled":
-        from canvasedit.models.catalog import bundled_path
-
-        status, path = "bundled", str(bundled_path(entry.name))
-        disk = sum(p.stat().st_size for p in bundled_path(entry.name).iterdir() if p.is_file())
-    elif entry.kind == "folder":
-        status, path = ("local" if Path(entry.path or "").expanduser().exists() else "missing"), entry.path
-    elif entry.repo is not None:
-        manifest = store.find_manifest(entry)
-        partial = download.partial_bytes(entry)
-        if manifest is not None and manifest.files:
-            present = [f for f in manifest.files if (manifest.snapshot / f.path).exists()]
-            disk = sum(f.size for f in present)
-            complete = manifest.complete or entry.kind == "gguf"
-            status = "pulled" if complete and len(present) == len(manifest.files) else "partial"
-            path, row["commit"] = str(manifest.snapshot), manifest.commit
-            row["pulled_files"] = [f.path for f in present]
-        if partial and status != "pulled":
-            status = "partial"
-    row.update(status=status, disk_bytes=disk, partial_bytes=partial, path=path)
-    gguf = next((q for q in entry.quants if q.filename in row.get("pulled_files", [])), None) or (
-        entry.quants[0] if entry.quants else None)
-    verdict = fit.judge(entry, machine, gguf.size if gguf else None, gguf.name if gguf else None)
-    row["fit"] = {"label": verdict.label, "device": verdict.device, "need_bytes": verdict.need,
-                  "have_bytes": verdict.have, "estimated": True, "quant": gguf.name if gguf else None}
-    row["measured"] = measured.get(entry.name)
-    return row
-
-
 def _machine_json(m: Any) -> dict[str, Any]:
     return dataclasses.asdict(m)
 
@@ -180,12 +132,12 @@ def _machine_json(m: Any) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from canvasedit.models import catalog, fit, store
+    from canvasedit.models import catalog, fit, overview, store
 
     settings = _settings()
     machine = fit.machine()
     measured = store.measurements()
-    rows = [describe(e, machine, measured) for e in catalog.entries(settings).values()]
+    rows = [overview.describe(e, machine, measured) for e in catalog.entries(settings).values()]
     active = _active(settings)
     for row in rows:
         row["active"] = catalog.split_spec(active)[0] == row["name"]
@@ -314,12 +266,12 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from canvasedit.models import fit, store
+    from canvasedit.models import fit, overview, store
 
     settings = _settings()
     entry, _ = _entry(args.name, settings)
     machine = fit.machine()
-    row = describe(entry, machine, store.measurements())
+    row = overview.describe(entry, machine, store.measurements())
     cpu = fit.estimate(entry, "cpu")
     row["estimates"] = {"cpu_float32": cpu.total, "cuda_bf16": fit.estimate(entry, "cuda").total,
                         "weights_cpu": cpu.weights, "activations_cpu": cpu.activations,

@@ -129,10 +129,10 @@ def pull(
         return _pull_offline(entry, quant, revision)
     _check_family(entry, force)
     p = plan(entry, quant, revision)
-    report(Progress("plan", total=p.total, done=p.total - p.to_fetch))
     if not force:
         _check_memory(p, machine or fit.machine())
     _check_disk(p)
+    report(Progress("plan", total=p.total, done=p.total - p.to_fetch))
     manifest = store.load_manifest(p.repo, p.commit) or store.Manifest(p.repo, p.commit, p.revision, entry.name)
     manifest.revision, manifest.name, manifest.pulled_at = p.revision, entry.name, time.time()
     for f in p.files:
@@ -311,6 +311,9 @@ def _download(p: Plan, f: RemoteFile, partial: Path, tally: _Tally, cancel: thre
             hasher = _stream(location, headers, partial, f, hasher, tally, cancel, p.repo)
             break
         except _Dropped as exc:
+            if cancel is not None and cancel.is_set():
+                raise PullCancelled(f"pull cancelled; {partial.stat().st_size} of {f.size} bytes of {f.path} are "
+                                    "kept and the next pull continues from there") from None
             if attempt == RETRIES:
                 raise DownloadError(f"{f.path} of {p.repo}: the connection kept dropping ({exc.cause}); "
                                     f"{partial.stat().st_size} of {f.size} bytes are kept, pull again to continue") from None

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -47,6 +48,7 @@ class CanvasEditApp(App[int]):
     TITLE = "CanvasEdit"
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="quit"),
+        Binding("f9", "models", "Models", show=False, id="models"),
     ]
 
     def __init__(
@@ -99,6 +101,50 @@ class CanvasEditApp(App[int]):
         if editor is not None and screen is editor:
             yield from editor.system_commands()
 
+    def action_models(self) -> None:
+        """Open the models screen: browse, pull, delete, and switch the editor's model."""
+        from canvasedit.ui.screens.models import ModelsScreen
+
+        editor = self.editor
+        if editor is None or self.screen is not editor:
+            return
+        if editor.fill_state == "filling":
+            self.notify("A fill is running: cancel it (Esc) or let it finish before switching models.",
+                        severity="warning")
+            return
+        spec = self.model_override if self.model_override is not None else (self.settings.model.active or None)
+        device = self.device_override or self.settings.model.device
+        self.push_screen(
+            ModelsScreen(active=spec or "canvasedit-tiny", opener=self.opener, device=device, current=editor.backend,
+                         current_spec=spec, settings=self.settings),
+            self._adopt_model,
+        )
+
+    def _adopt_model(self, switch: Any) -> None:
+        """Give the editor the model the models screen loaded, free the old one, and remember the choice."""
+        from dataclasses import replace
+
+        from canvasedit.config import save_settings
+        from canvasedit.ui.messages import ModelFailed, ModelLoaded
+
+        editor = self.editor
+        if switch is None or editor is None:
+            return
+        old = editor.backend
+        if switch.backend is None:
+            editor.backend = None
+            editor.post_message(ModelFailed("the previous model could not be loaded again"))
+            return
+        editor.post_message(ModelLoaded(switch.backend, 0.0))  # the document and its holes stay as they are
+        if old is not None and old is not switch.backend and not switch.previous_closed:
+            old.close()
+        self.model_override = None  # from now on the saved choice is the one in force
+        self.settings = replace(self.settings, model=replace(self.settings.model, active=switch.spec or ""))
+        try:
+            save_settings(self.settings)
+        except ConfigError as exc:
+            self.notify(f"{exc}\nThe model applies to this session only.", title="Not saved", severity="error")
+
     def action_request_quit(self) -> None:
         """Quit, first asking when there are unsaved changes."""
         editor = self.editor
@@ -113,10 +159,17 @@ class CanvasEditApp(App[int]):
             lambda confirmed: self._quit() if confirmed else None,
         )
 
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        """The terminal lost focus: journal unsaved changes now, not in a few seconds."""
+        editor = self.editor
+        if editor is not None:
+            editor.journal_now()
+
     def _quit(self) -> None:
         editor = self.editor
         if editor is not None:
             editor.cancel_fill()  # the worker stops before its next pass
+            editor.forget_journal()  # a clean quit: saved, or the user chose to drop the changes
         self.exit(0)
 
 
