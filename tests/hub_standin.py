@@ -22,6 +22,7 @@ sends n bytes and then waits for ``release`` (a process under test can be killed
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -40,11 +41,11 @@ class RepoFile:
     data: bytes
     lfs: bool
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
-    @property
+    @functools.cached_property
     def git_oid(self) -> str:
         return hashlib.sha1(b"blob %d\0" % len(self.data) + self.data).hexdigest()
 
