@@ -7,7 +7,7 @@
     canvasedit models info NAME                    everything known about NAME, here and on the hub
     canvasedit models verify [NAME]                hash every pulled file again
     canvasedit models add REPO|PATH [--name N]     a hub repository or local folder of a supported family
-    canvasedit models measure NAME [--device D]    load NAME, fill one hole, record peak memory and speed
+    canvasedit models measure NAME [--tokens N]    load NAME, fill one hole, record peak memory and speed
 
 ``NAME`` is a catalog name, optionally with a GGUF quantization: ``llada-8b-instruct-gguf:Q8_0``.
 Every command takes ``--json`` (one object on stdout). Bad input and failures print one line on
@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--name", default=None, help="name to use it by (default: the repository's name)")
     c.add_argument("--revision", default="main")
     c.add_argument("--quant", default=None, help="GGUF quantization to pull from a GGUF repository")
-    c = command("measure", "load a model, fill one 32-token hole, record its peak memory and speed")
+    c = command("measure", "load a model, fill one hole, record its peak memory and speed on this machine")
     c.add_argument("name")
+    c.add_argument("--tokens", type=int, default=32, help="tokens in the hole, one denoising step each (default 32)")
     c.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
     return p
 
@@ -197,6 +198,10 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     entry, quant = _entry(args.name, _settings())
     quant = args.quant or quant
+    if not entry.on_hub:
+        where = "is bundled with CanvasEdit" if entry.kind == "bundled" else f"is the local path {entry.path}"
+        return _emit(args, {"name": entry.name, "fetched_bytes": 0, "local": True},
+                     f"{entry.name} {where}; there is nothing to pull")
     bar = _Bar() if not args.json else None
     try:
         report = download.pull(entry, quant=quant, revision=args.revision, force=args.force, progress=bar)
@@ -375,8 +380,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
     backend = open_backend(path, device=args.device or settings.model.device)
     text = "def area(width, height):\n    \"\"\"The area of a rectangle.\"\"\"\n    return width * height\n"
     at = text.index("    return")
-    params = SamplerParams.layered(backend.recipe, settings.sampler, {"steps": 32})
-    result = fill(text, [Hole(at, at, length=32)], backend, params).run()
+    if not 1 <= args.tokens <= 4096:
+        raise UsageError(f"--tokens must be in [1, 4096], found {args.tokens}")
+    params = SamplerParams.layered(backend.recipe, settings.sampler, {"steps": args.tokens})
+    result = fill(text, [Hole(at, at, length=args.tokens)], backend, params).run()
     if backend.device.startswith("cuda"):
         peak = torch.cuda.max_memory_allocated()
     else:  # Linux reports kilobytes, macOS bytes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from canvasedit.config import ConfigError, Settings, load_settings, save_settings
@@ -125,3 +127,16 @@ def test_fit_prefers_the_gpu_then_ram_then_says_too_large():
 def test_this_machine_reports_its_memory():
     here = fit.machine()
     assert 0 < here.ram_available <= here.ram_total
+
+
+def test_measure_records_peak_memory_and_speed_for_list(capsys):
+    from canvasedit.cli import main
+
+    assert main(["models", "measure", DEFAULT_MODEL, "--device", "cpu", "--tokens", "4", "--json"]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    assert measured["peak_bytes"] > 10_000_000 and measured["tokens_per_s"] > 0 and measured["device"] == "cpu"
+    assert main(["models", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["models"]}
+    assert rows[DEFAULT_MODEL]["measured"]["peak_bytes"] == measured["peak_bytes"]
+    assert main(["models", "pull", DEFAULT_MODEL]) == 0  # bundled: nothing to pull, and no network asked
+    assert "bundled with CanvasEdit; there is nothing to pull" in capsys.readouterr().out
