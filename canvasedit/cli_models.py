@@ -288,7 +288,9 @@ def cmd_info(args: argparse.Namespace) -> int:
              f"  parameters  {entry.params / 1e9:.3f}B   context {entry.context or '?'}   licence {entry.licence}",
              (f"  good for    {', '.join(entry.uses) or '?'}; "
               f"{'sees' if entry.sees_suffix else 'does not see'} the text after a hole"),
-             f"  recipe      {json.dumps(dict(entry.recipe)) if entry.recipe else '(the family recipe)'}",
+             f"  recipe      {json.dumps(row['effective_recipe'])}" + (
+                 f" (the family's, with {json.dumps(dict(entry.recipe))} from this entry)" if entry.recipe
+                 else " (the family's)"),
              f"  files       {', '.join(entry.files) if entry.files else 'config, tokenizer and weight files of the repository'}"]
     for q in entry.quants:
         lines.append(f"  quant       {q.name:<8} {q.filename}  ~{fit.human_bytes(q.size)}")

@@ -6,7 +6,9 @@ numbers marked "~" come from a model card or from parameters × bytes, not from 
 A revision is a full commit hash only where one was read from the hub; everywhere else it is
 "main" (unpinned), so a pull follows the repository's main branch.
 
-Recipes are ``canvasedit.params`` layers over the family's recipe; each cites the source of its values.
+Recipes are ``canvasedit.params`` layers over the family's recipe (``registry``): a row carries only
+what differs from its family's reference sampler, and says where the values come from; ``{}``
+means the family's recipe as it is.
 """
 
 from __future__ import annotations
@@ -20,11 +22,9 @@ _LLADA_FILES = (
     *(f"model-{i:05d}-of-00006.safetensors" for i in range(1, 7)),
     "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
 )
-_LLADA_RECIPE = {"schedule": "block", "block_length": 32, "algorithm": "low_confidence", "temperature": 0.0}
-"""LLaDA ``generate()`` defaults of the reference repository: block 32, low_confidence remasking, greedy."""
-_DREAM_RECIPE = {"schedule": "timestep", "algorithm": "entropy", "alg_temp": 0.0, "temperature": 0.2,
-                 "top_p": 0.95, "eps": 1e-3}
-"""Dream's README ``diffusion_generate`` example (alg="entropy", temperature 0.2, top_p 0.95, eps 1e-3)."""
+_DREAM_RECIPE = {"temperature": 0.2, "top_p": 0.95}
+"""Dream's README ``diffusion_generate`` example samples at temperature 0.2 with top_p 0.95 (the
+family's recipe already has its timestep schedule and entropy order)."""
 
 ENTRIES: tuple[CatalogEntry, ...] = (
     # ------------------------------------------------------------------ Qwen-weight A2D conversions (small)
@@ -33,7 +33,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=750_000_000, context=1024, hidden=1024, vocab=151936, licence="unverified (Qwen3 is Apache-2.0)",
         uses=("prose", "chat", "instruct"), sees_suffix=True,
         description="Qwen3-0.6B run bidirectionally (MDLM SFT by dLLM); small enough for any laptop CPU.",
-        recipe={"block_length": 64, "temperature": 0.0},
+        recipe={"block_length": 64},
         download_bytes=int(1.5 * GB),
         verified="model card read (sampler: block_size 64, greedy); file list, sizes, licence and revision not read; "
                  "params from the hub's '0.8B' label (a separate lm_head is stored); ~size from params x bf16",
@@ -42,8 +42,8 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         name="qwen3-0.6b-bd3lm", family="a2d", repo="dllm-hub/Qwen3-0.6B-diffusion-bd3lm-v0.1",
         params=750_000_000, context=512, hidden=1024, vocab=151936, licence="unverified (Qwen3 is Apache-2.0)",
         uses=("prose", "chat", "instruct"), sees_suffix=False,
-        description="Qwen3-0.6B block diffusion (BD3LM, blocks of 32): fills left to right, does not see the suffix.",
-        recipe={"block_length": 32, "temperature": 0.0},
+        description="Qwen3-0.6B trained as block diffusion (BD3LM, blocks of 32); run here as an A2D model.",
+        recipe={"block_length": 32},
         download_bytes=int(1.5 * GB),
         verified="dLLM README numbers only (block_size 32, max_length 512); hub files and revision not read",
     ),
@@ -52,7 +52,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=630_000_000, context=32768, hidden=896, vocab=151936, licence="unverified (Qwen2.5-Coder is Apache-2.0)",
         uses=("code infill", "instruct"), sees_suffix=True,
         description="Qwen2.5-Coder-0.5B-Instruct as a masked diffusion model: the small code-infill choice.",
-        recipe={"block_length": 32, "temperature": 0.0},
+        recipe={},
         download_bytes=1_260_000_000,
         verified="hub tree page read: config.json 1.45 kB, added_tokens.json, chat_template.jinja, "
                  "model.safetensors 1.26 GB; revision not read (unpinned); context is Qwen2.5's, not checked for this SFT",
@@ -61,17 +61,17 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         name="qwen2.5-coder-0.5b-bd3lm", family="a2d", repo="dllm-hub/Qwen2.5-Coder-0.5B-Instruct-diffusion-bd3lm-v0.1",
         params=630_000_000, context=32768, hidden=896, vocab=151936, licence="unverified",
         uses=("code", "instruct"), sees_suffix=False,
-        description="Qwen2.5-Coder-0.5B block diffusion: left-to-right code completion, no suffix.",
-        recipe={"block_length": 32, "temperature": 0.0},
+        description="Qwen2.5-Coder-0.5B trained as block diffusion (BD3LM, blocks of 32); run here as an A2D model.",
+        recipe={"block_length": 32},
         download_bytes=1_260_000_000,
         verified="dLLM README numbers only; hub files and revision not read; size assumed equal to the MDLM sibling",
     ),
     CatalogEntry(
-        name="open-dcoder-0.5b", family="a2d", repo="fredzzp/open-dcoder-0.5B",
+        name="open-dcoder-0.5b", family="open-dcoder", repo="fredzzp/open-dcoder-0.5B",
         params=494_000_000, context=4096, hidden=896, vocab=151936, licence="unverified",
         uses=("code infill",), sees_suffix=True,
         description="Open-dCoder: Qwen2.5-Coder-0.5B pretrained further as a masked diffusion coder (shifted logits).",
-        recipe={"temperature": 0.0},
+        recipe={},
         download_bytes=int(1.0 * GB),
         verified="Open-dLLM training and sampler code read (mask '<M>', shifted logits, max_seq_len 4096); "
                  "hub files, sizes, licence and revision not read",
@@ -82,22 +82,22 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=2_030_000_000, context=32768, hidden=2048, vocab=151936, licence="apache-2.0",
         uses=("chat", "instruct"), sees_suffix=False,
         description="SDAR 1.7B chat: block diffusion in blocks of 4 with an exact KV cache; fast, no suffix.",
-        recipe={"block_length": 4, "threshold": 0.85, "temperature": 0.0},
+        recipe={},
         files=("added_tokens.json", "chat_template.jinja", "config.json", "generation_config.json", "merges.txt",
                "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.json"),
         download_bytes=4_080_000_000,
         verified="hub tree page read (file names; model.safetensors 4.06 GB); licence from the b32 sibling's page; "
-                 "recipe from SDAR generate.py (threshold 0.85, README block 4 greedy); revision not read (unpinned)",
+                 "recipe: the family's (SDAR generate.py, threshold 0.85); revision not read (unpinned)",
     ),
     CatalogEntry(
         name="fast-dllm-v2-1.5b", family="fast-dllm", repo="Efficient-Large-Model/Fast_dLLM_v2_1.5B",
         params=1_540_000_000, context=32768, hidden=1536, vocab=151936, licence="apache-2.0",
         uses=("chat", "instruct"), sees_suffix=False,
         description="Fast-dLLM v2 1.5B (from Qwen2.5-1.5B-Instruct): blocks of 32, parallel decoding at 0.9.",
-        recipe={"block_length": 32, "threshold": 0.9, "temperature": 0.0},
+        recipe={},
         download_bytes=int(3.1 * GB),
         verified="config values from third-party notes (bd_size 32, tied, 1.54B BF16) and the 7B sibling's config page; "
-                 "recipe from the model card (block 32, threshold 0.9); hub files and revision not read",
+                 "recipe: the family's (batch_sample, threshold 0.9); hub files and revision not read",
     ),
     # ------------------------------------------------------------------ encoder
     CatalogEntry(
@@ -105,7 +105,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=395_000_000, context=8192, hidden=1024, vocab=50368, licence="unverified (ModernBERT is Apache-2.0)",
         uses=("chat", "prose"), sees_suffix=True,
         description="ModernBERT-large tuned to chat by dLLM: an encoder with an MLM head, sees both sides of a hole.",
-        recipe={"block_length": 0, "temperature": 0.0},
+        recipe={},
         download_bytes=int(0.8 * GB),
         verified="dLLM README read (trained at 1024 tokens; repository seen as dllm-collection/...-chat-v0); "
                  "the dllm-hub name, files, sizes and revision not read",
@@ -115,7 +115,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=149_000_000, context=8192, hidden=768, vocab=50368, licence="unverified (ModernBERT is Apache-2.0)",
         uses=("chat", "prose"), sees_suffix=True,
         description="ModernBERT-base chat (dLLM): the smallest chat model here.",
-        recipe={"block_length": 0, "temperature": 0.0},
+        recipe={},
         download_bytes=int(0.3 * GB),
         verified="as modernbert-large-chat: README only; hub files and revision not read",
     ),
@@ -126,7 +126,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=8_020_000_000, context=4096, hidden=4096, vocab=126464, licence="mit",
         uses=("prose", "chat", "instruct", "code infill"), sees_suffix=True,
         description="LLaDA 8B Instruct: the reference masked diffusion LM, bidirectional; needs a GPU or ~35 GB RAM.",
-        recipe=_LLADA_RECIPE, files=_LLADA_FILES, download_bytes=16_030_000_000,
+        recipe={}, files=_LLADA_FILES, download_bytes=16_030_000_000,
         verified="hub tree and commit pages read: file names and shard sizes (2.11/2.95/2.99/2.95/2.92/2.11 GB), "
                  "licence mit, 8.02B params, BF16; pinned to the weights commit 6059b30c (later commits change only "
                  "README.md); per-file sha256 not read here (checked against the hub's API at pull time)",
@@ -136,7 +136,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=8_020_000_000, context=4096, hidden=4096, vocab=126464, licence="mit",
         uses=("prose", "code infill"), sees_suffix=True,
         description="LLaDA 8B Base: the pretrained model, for plain text and code continuation.",
-        recipe=_LLADA_RECIPE, files=_LLADA_FILES, download_bytes=16_030_000_000,
+        recipe={}, files=_LLADA_FILES, download_bytes=16_030_000_000,
         verified="hub tree page read (same file names and shard sizes as Instruct, licence mit); "
                  "full commit hash not read (unpinned)",
     ),
@@ -145,7 +145,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=8_020_000_000, context=4096, hidden=4096, vocab=126464, licence="unverified",
         uses=("prose", "chat", "instruct"), sees_suffix=True,
         description="LLaDA 1.5: LLaDA 8B Instruct after preference optimisation (VRPO).",
-        recipe=_LLADA_RECIPE, files=_LLADA_FILES, download_bytes=16_030_000_000,
+        recipe={}, files=_LLADA_FILES, download_bytes=16_030_000_000,
         verified="hub tree page read (6 shards: 2.98/2.99/2.95/2.92/2.95/1.24 GB); licence and full commit not read",
     ),
     CatalogEntry(
@@ -153,7 +153,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=7_300_000_000, context=8192, hidden=2048, vocab=157184, licence="unverified",
         uses=("chat", "instruct"), sees_suffix=True,
         description="LLaDA-MoE 7B with ~1B active parameters per token: 7B of memory, much less compute.",
-        recipe={"schedule": "block", "block_length": 32, "temperature": 0.0},
+        recipe={},
         download_bytes=int(14.7 * GB),
         verified="config and tensor layout from one third-party port guide (~14.7 GB BF16, 3 shards); "
                  "hub files, licence and revision not read",
@@ -198,7 +198,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=7_620_000_000, context=2048, hidden=3584, vocab=152064, licence="unverified",
         uses=("code infill",), sees_suffix=True,
         description="DreamOn 7B: Dream for infilling with holes that grow and shrink (<|expand|> / delete).",
-        recipe={**_DREAM_RECIPE, "temperature": 0.2, "top_p": 0.9}, download_bytes=int(15.2 * GB),
+        recipe={"temperature": 0.2, "top_p": 0.9}, download_bytes=int(15.2 * GB),
         verified="README and sampler code read (temperature 0.2, top_p 0.9, entropy); hub files and revision not read",
     ),
     # ------------------------------------------------------------------ GGUF repositories
@@ -207,7 +207,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         params=8_020_000_000, context=4096, hidden=4096, vocab=126464, licence="apache-2.0 (card); base model mit",
         uses=("prose", "chat", "instruct"), sees_suffix=True, kind="gguf",
         description="LLaDA 8B Instruct as GGUF for the llama.cpp backend (CPU); Q4_K_M fits in ~6 GB of RAM.",
-        recipe=_LLADA_RECIPE,
+        recipe={},
         quants=(
             GGUFQuant("Q4_K_M", "llada-8b-q4km.gguf", int(5.1 * GB)),
             GGUFQuant("Q8_0", "llada-8b-q8_0.gguf", int(8.4 * GB)),

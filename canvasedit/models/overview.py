@@ -3,7 +3,8 @@
     rows = [describe(entry, fit.machine(), store.measurements()) for entry in catalog.entries().values()]
 
 A row is a plain dict (it is also the JSON of ``canvasedit models list --json``): the catalog
-fields, ``runs`` (its family is registered here), ``status`` ("bundled", "local", "missing",
+fields, ``runs`` (its family is registered here), ``effective_recipe`` (the family's recipe with the
+entry's over it), ``status`` ("bundled", "local", "missing",
 "pulled", "partial", "not pulled"), bytes on disk and in unfinished downloads, the path, the
 estimated ``fit`` on this machine and what was ``measured`` here, if anything.
 """
@@ -32,8 +33,10 @@ def describe(entry: CatalogEntry, machine: Any, measured: dict[str, Any]) -> dic
     try:
         spec = registry.family(entry.family)
         row["runs"] = entry.kind != "gguf" or spec.gguf is not None
+        row["effective_recipe"] = {**spec.recipe, **entry.recipe}  # what the engine uses while it is active
     except ModelError:
         row["runs"] = False
+        row["effective_recipe"] = dict(entry.recipe)
     status, disk, path, partial = "not pulled", 0, None, 0
     if entry.kind == "bundled":
         status, path = "bundled", str(bundled_path(entry.name))

@@ -12,7 +12,7 @@ from canvasedit.models.catalog import CATALOG, COMMIT, DEFAULT_MODEL, CatalogEnt
 from canvasedit.models.errors import ModelNotFound
 from canvasedit.params import SamplerParams, check_layer
 
-FAMILIES = {"llada", "llada-moe", "dream", "a2d", "modernbert", "sdar", "fast-dllm"}
+FAMILIES = {"llada", "llada-moe", "dream", "a2d", "open-dcoder", "modernbert", "sdar", "fast-dllm"}
 """The family names the registry uses (some are registered by family modules still being written)."""
 
 

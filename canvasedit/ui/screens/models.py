@@ -222,7 +222,7 @@ class ModelsScreen(Screen[ModelSwitch | None]):
         lines = [f"[b]{r['name']}[/b] — {r['description']}",
                  f"{where if r['repo'] else (r['path'] or '')}   licence {r['licence']}   context {r['context'] or '?'}",
                  (f"good for {', '.join(r['uses']) or '?'}; {'sees' if r['sees_suffix'] else 'does not see'} "
-                  f"the text after a hole   recipe {r['recipe'] or 'the family recipe'}"),
+                  f"the text after a hole   recipe {r['effective_recipe']}"),
                  (f"fit: {r['fit']['label']} (estimated {_size(r['fit']['need_bytes'])}, "
                   f"{_size(r['fit']['have_bytes'])} available)")]
         if r["quants"]:
