@@ -176,14 +176,23 @@ def delete_manifest(manifest: Manifest) -> None:
 
 
 def find_manifest(entry: CatalogEntry, revision: str | None = None) -> Manifest | None:
-    """The manifest an entry's revision points at locally (pinned hash, cached ref, or last pull)."""
+    """The manifest an entry's revision points at locally (pinned hash, cached ref, or last pull).
+
+    With no ``revision`` asked and nothing pulled at the entry's own, the newest complete pull of
+    the repository (made with ``--revision``) stands for the entry.
+    """
     assert entry.repo is not None
     rev = revision or entry.revision
     commit = commit_of(entry.repo, rev)
     if commit is not None:
         return load_manifest(entry.repo, commit)
-    pulled = [m for m in manifests(entry.repo) if m.revision == rev]
-    return pulled[0] if pulled else None
+    pulled = manifests(entry.repo)
+    same = [m for m in pulled if m.revision == rev]
+    if same or revision is not None:
+        return same[0] if same else None
+    # Pulled with --revision: the newest complete pull of the repository is the model the user has.
+    complete = [m for m in pulled if m.complete]
+    return complete[0] if complete else (pulled[0] if pulled else None)
 
 
 # ---------------------------------------------------------------------------------------- verification

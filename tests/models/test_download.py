@@ -319,3 +319,9 @@ def test_cli_refusals_are_one_line_with_exit_2(served, hub, capsys, monkeypatch)
                                                    "model.safetensors": b"x"})
     assert cli("add", "test-org/not-diffusion") == 2
     assert "unsupported model architecture" in capsys.readouterr().err
+
+
+def test_a_model_pulled_at_another_revision_is_the_one_used(served, hub):
+    report = download.pull(entry(), revision=served)  # a commit: no refs/main is written
+    assert not (store.repo_folder(REPO) / "refs" / "main").exists()
+    assert resolve_model(NAME) == report.path
