@@ -138,16 +138,21 @@ def pull(
     for f in p.files:
         if manifest.file(f.path) is None:
             manifest.files.append(store.FileRecord(f.path, f.size, f.blob, f.lfs))
-    manifest.complete = False
+            manifest.complete = False  # a new file: the model is whole again only once it is in place
     store.save_manifest(manifest)  # from here on the partial files belong to a known model (rm finds them)
     folder = store.repo_folder(p.repo)
     tally = _Tally(p.total, report)
-    for f in p.files:
-        _place(p, f, folder, manifest, tally, cancel)
-    report(Progress("link", done=p.total, total=p.total))
-    _link(p, folder)
-    manifest.complete = all(r.stamp is not None for r in manifest.files)
-    store.check(manifest, name=entry.name)  # every linked file still is what was verified
+    try:
+        for f in p.files:
+            _place(p, f, folder, manifest, tally, cancel)
+        report(Progress("link", done=p.total, total=p.total))
+        _link(p, folder)
+        store.check(manifest, name=entry.name)  # every linked file still is what was verified
+    except OSError as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise DownloadError(f"pulling {entry.name} failed: {exc.strerror or exc} ({exc.filename or store.hub_cache()}); "
+                            "what was downloaded is kept, pull again to continue") from exc
     manifest.complete = True
     store.save_manifest(manifest)
     report(Progress("done", done=p.total, total=p.total))
@@ -404,10 +409,20 @@ def remove(entry: CatalogEntry, quant: str | None = None) -> RemoveReport:
     """Delete the cache blobs of ``entry`` that no other snapshot of the repository links to."""
     if entry.repo is None:
         raise ModelError(f"{entry.name} is not a downloaded hub model; nothing to remove")
-    folder = store.repo_folder(entry.repo)
     found = store.manifests(entry.repo)
     if not found:
         raise ModelNotFound(f"{entry.name} ({entry.repo}) is not downloaded")
+    try:
+        return _remove(entry, quant, found)
+    except OSError as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(f"cannot remove {entry.name}: {exc.strerror or exc} ({exc.filename})") from exc
+
+
+def _remove(entry: CatalogEntry, quant: str | None, found: list[store.Manifest]) -> RemoveReport:
+    assert entry.repo is not None
+    folder = store.repo_folder(entry.repo)
     freed = files = partials = 0
     for manifest in found:
         records = list(manifest.files)

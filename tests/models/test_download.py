@@ -204,10 +204,12 @@ def test_missing_repository_revision_and_file_are_one_line_errors(served, hub):
         download.pull(entry(files=("config.json", "chat_template.jinja")))
 
 
-def test_an_unreachable_hub_is_one_line(served, monkeypatch):
+def test_an_unreachable_hub_is_one_line_and_leaves_a_pulled_model_usable(served, hub, monkeypatch):
+    pulled = download.pull(entry())
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens
     with pytest.raises(download.DownloadError, match="cannot reach http://127.0.0.1:9 .*HF_HUB_OFFLINE=1"):
         download.pull(entry())
+    assert resolve_model(NAME) == pulled.path
 
 
 def test_a_gated_repository_says_how_to_log_in(hub, tiny_model_dir, monkeypatch):
