@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from canvasedit.params import ALGORITHMS, SCHEDULES
+from canvasedit.params import ALGORITHMS, CACHES, SCHEDULES
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 SUBCOMMANDS = ("fill", "bench", "models", "export-gguf")
@@ -58,6 +58,14 @@ def _sampler_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--alg-temp", type=float, default=None,
                    help="draw the positions to commit from softmax(confidence / T) instead of the top-k")
     g.add_argument("--seed", type=int, default=None)
+    g.add_argument("--cache", choices=CACHES, default=None,
+                   help="exact: every step reads the whole canvas; dual: only the holes against cached context")
+    g.add_argument("--cache-refresh", type=int, default=None,
+                   help="with --cache dual: recompute the whole canvas every N steps (0 = once per block)")
+    g.add_argument("--cache-band", type=int, default=None,
+                   help="with --cache dual: also recompute N context tokens on each side of every hole")
+    g.add_argument("--context", type=int, default=None,
+                   help="tokens of the document the model reads around the holes (0 = all it can)")
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +121,8 @@ def flag_layer(args: argparse.Namespace) -> dict:
         "steps": args.steps, "block_length": args.block_length, "algorithm": args.alg, "schedule": args.schedule,
         "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "threshold": args.threshold,
         "alg_temp": args.alg_temp, "revise_below": args.revise_below, "seed": args.seed,
+        "cache": args.cache, "cache_refresh": args.cache_refresh, "cache_band": args.cache_band,
+        "context": args.context,
     }
 
 

@@ -54,8 +54,19 @@ class Schedule(enum.Enum):
     """dllm's MDLM sampler (linear α): ``round(n_masked / steps_left)``, ``ceil(steps / blocks)`` per block."""
 
 
+class Cache(enum.Enum):
+    """What a step recomputes."""
+
+    EXACT = "exact"
+    """The whole canvas every step (as the reference samplers do): slow on long documents, exact."""
+    DUAL = "dual"
+    """The holes' rows only, attending to the rest of the canvas's keys and values computed once and
+    refreshed on a schedule (Fast-dLLM's dual cache): approximate for bidirectional models."""
+
+
 ALGORITHMS = tuple(r.value for r in Remasking)
 SCHEDULES = tuple(s.value for s in Schedule)
+CACHES = tuple(c.value for c in Cache)
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,14 @@ class SamplerParams:
     """Re-mask tokens committed earlier in this fill whose probability fell below this; 0 = off."""
     max_revisions: int = 1
     """How often one position may be re-masked, so revision always ends."""
+    cache: Cache = Cache.EXACT
+    """exact: every step reads the whole canvas; dual: only the holes, against cached context (faster)."""
+    cache_refresh: int = 0
+    """With the dual cache: recompute the whole canvas every this many steps; 0 = only when a new block starts."""
+    cache_band: int = 0
+    """With the dual cache: also recompute this many context tokens on each side of every hole."""
+    context: int = 0
+    """Tokens of the document the model reads around the holes (more is slower); 0 = all the model can read."""
     expand_budget: int = 64
     """Tokens the holes of one fill may grow by, for models that grow holes as they fill them (DreamOn)."""
     seed: int = 0
@@ -122,6 +141,9 @@ class SamplerParams:
             ("revise_below", 0.0 <= self.revise_below <= 1.0, "a number in [0, 1] (0 = off)"),
             ("max_revisions", 0 <= self.max_revisions <= 1000, "an integer in [0, 1000]"),
             ("expand_budget", 0 <= self.expand_budget <= 100_000, "an integer in [0, 100000]"),
+            ("cache_refresh", 0 <= self.cache_refresh <= 1_000_000, "an integer >= 0 (0 = once per block)"),
+            ("cache_band", 0 <= self.cache_band <= 100_000, "an integer >= 0"),
+            ("context", 0 <= self.context <= 1 << 24, "an integer >= 0 (0 = the model's whole context)"),
             ("seed", 0 <= self.seed < 2**63, "an integer in [0, 2^63)"),
             ("eps", 0.0 < self.eps < 1.0, "a number in (0, 1)"),
         )

@@ -1,18 +1,20 @@
-"""Engine benchmark: forward passes, committed tokens/s, ms per step and peak RSS of one fill.
+"""Engine benchmark: exact vs cached denoising side by side on the same weights, documents × holes.
 
-"head rows x" is the forward pass's speed-up from applying the LM head only to the hole's rows
-instead of every canvas row (measured in the same process, before/after as a ratio). With
-``--backends``, the same checkpoint also runs exported to GGUF through llama.cpp, and "x native"
-is its speed relative to the native backend on the same model and document.
+For every model, document size and hole size it fills one hole in the middle of real Python source
+(the standard library's) twice — once with the exact session (the whole canvas every step), once
+with the cached one (``cache="dual"`` for bidirectional models) — and prints ms per step, committed
+tokens/s, NFE, canvas rows computed per step, token agreement of the cached fill with the exact
+one, and each run's peak RSS (every run is its own process). ``--parallel`` instead compares
+threshold (parallel) decoding with one token per step: NFE and agreement. ``--backends`` adds the
+model exported to GGUF and run by llama.cpp (which has no cache for diffusion models). Random
+checkpoints in the real format are written to a temporary folder; ``bundled`` is the default model.
+It prints numbers; it is not a test.
 
-Random LLaDA checkpoints in the real format (a tiny 2-layer one and a ~91M-parameter one) are
-written to a temporary folder, or the bundled model is used (``--models bundled``), and loaded
-through the normal backend; each configuration runs in its own process so that peak RSS is its
-own. Prints a table; it is not a test.
-
-    canvasedit bench                                   # tiny + 100m, documents of 256, 1k, 4k tokens
-    canvasedit bench --models tiny --sizes 256 --steps 32 --threshold 0.9
-    canvasedit bench --models 100m --sizes 256,1024 --backends native,gguf-f16,gguf-q8_0,gguf-q4_0
+    canvasedit bench                                         # tiny + bundled, 256/1k/4k tokens × 8/32/128
+    canvasedit bench --models 100m --sizes 1024,4096 --holes 32 --steps 32
+    canvasedit bench --models bundled --parallel 0.9,0.7,0.5 --holes 32
+    canvasedit bench --models bundled --sizes 512 --backends native,gguf-f16,gguf-q8_0 --json
+    canvasedit bench --device cuda --models 1b --sizes 256 --holes 256   # on a GPU machine
 """
 
 from __future__ import annotations
@@ -30,20 +32,20 @@ from pathlib import Path
 
 import torch
 
-from canvasedit.models.gguf_file import EXPORT_TYPES, export_gguf
-
 MODELS = {
     "tiny": dict(d_model=64, n_layers=2, n_heads=4, n_kv_heads=4, mlp_hidden_size=96),
     "100m": dict(d_model=768, n_layers=12, n_heads=12, n_kv_heads=12, mlp_hidden_size=2048),
+    "1b": dict(d_model=2048, n_layers=16, n_heads=16, n_kv_heads=16, mlp_hidden_size=5632),
 }
-HOLE_TOKENS = 32
+"""Random LLaDA-layout checkpoints (the bundled tokenizer) of three sizes; ``bundled`` is the trained default."""
 
 
 def _document_text(encode, tokens: int) -> str:
     """Real Python source (the standard library's) of at most ``tokens`` tokens."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     text = ""
-    for name in ("inspect.py", "argparse.py", "typing.py", "dataclasses.py", "pathlib.py", "textwrap.py"):
+    for name in ("inspect.py", "argparse.py", "typing.py", "dataclasses.py", "pathlib.py", "textwrap.py",
+                 "pydoc.py", "tarfile.py", "subprocess.py", "shutil.py"):
         text += (stdlib / name).read_text(encoding="utf-8")
         if len(encode(text[: tokens * 8])) >= tokens:
             break
@@ -70,97 +72,134 @@ def _param_count(model_dir: Path) -> int:
     return total
 
 
-def run_one(model: str, size: int, steps: int, threshold: float, folder: Path, kind: str = "native") -> dict:
-    from canvasedit.engine import Hole, SamplerParams, fill, open_backend
+def model_folder(model: str, folder: Path) -> Path:
     from canvasedit.models.catalog import bundled_path
     from canvasedit.models.synthetic import write_random_llada
 
-    model_dir = bundled_path() if model == "bundled" else folder / model
+    if model == "bundled":
+        return bundled_path()
+    model_dir = folder / model
     if not (model_dir / "config.json").exists():
         tok = bundled_path()
         write_random_llada(
             model_dir, tokenizer_dir=tok if (tok / "tokenizer.json").exists() else None,
-            max_sequence_length=8192, init_std=0.02, **MODELS[model],
+            max_sequence_length=16384 + 256, init_std=0.02, **MODELS[model],
         )
-    target = model_dir
+    return model_dir
+
+
+def run_one(args: dict) -> dict:
+    """One fill in this process; ``args`` holds model, size, hole, layer (sampler settings), kind, device, dir."""
+    from canvasedit.engine import Hole, SamplerParams, fill, open_backend
+    from canvasedit.models.gguf_file import export_gguf
+
+    folder = Path(args["dir"])
+    model_dir = model_folder(args["model"], folder)
+    target, kind = model_dir, args["kind"]
     if kind.startswith("gguf-"):
-        target = folder / f"{model}-{kind}.gguf"
+        target = folder / f"{args['model']}-{kind}.gguf"
         if not target.exists():
             export_gguf(model_dir, target, kind.removeprefix("gguf-"))
     t0 = time.perf_counter()
-    backend = open_backend(target, device="cpu")
+    backend = open_backend(target, device=args["device"])
     load_s = time.perf_counter() - t0
-    text = _document_text(backend.encode, size - HOLE_TOKENS)
-    at = len(text) // 2
-    at = text.rfind("\n", 0, at) + 1
-    params = SamplerParams(steps=steps, threshold=threshold)
-    run = fill(text, [Hole(at, at, length=HOLE_TOKENS)], backend, params)
-    canvas_tokens = len(run.canvas.ids)
+    size = min(args["size"], backend.max_length)
+    text = _document_text(backend.encode, size - args["hole"])
+    at = text.rfind("\n", 0, len(text) // 2) + 1
+    params = SamplerParams.layered(backend.recipe, args["layer"])
+    run = fill(text, [Hole(at, at, length=args["hole"])], backend, params)
     result = run.run()
-    n_params = _param_count(model_dir)
-    # Before/after in one run: the LM head over every canvas row vs only the hole's rows.
-    ids = run.canvas.ids[None]
-    span = run.canvas.spans[0]
-    rows = torch.arange(span.start, span.stop)
-    timings = {}
-    for name, call in (("all_rows", lambda: backend.logits(ids)[:, rows]), ("hole_rows", lambda: backend.logits(ids, rows))):
-        call()
-        t0 = time.perf_counter()
-        for _ in range(3):
-            call()
-        timings[name] = (time.perf_counter() - t0) / 3
-    return {
-        "model": model, "backend": kind, "params_m": round(n_params / 1e6, 1), "doc_tokens": canvas_tokens,
-        "nfe": result.nfe, "steps": result.steps, "tokens_per_s": round(result.tokens_per_second, 2),
-        "ms_per_step": round(1000 * result.elapsed / max(result.steps, 1), 1),
-        "fill_s": round(result.elapsed, 2), "load_s": round(load_s, 2),
+    committed = {str(c.offset): c.token for e in result.trace for c in e.committed}
+    out = {
+        "model": args["model"], "backend": kind, "device": backend.device, "doc_tokens": len(run.canvas.ids),
+        "hole": args["hole"], "cache": params.cache.value, "threshold": params.threshold,
+        "params_m": round(_param_count(model_dir) / 1e6, 1), "nfe": result.nfe, "steps": result.steps,
+        "tokens_per_s": round(result.tokens_per_second, 2),
+        "ms_per_step": round(1000 * result.elapsed / max(result.steps, 1), 2),
+        "fill_s": round(result.elapsed, 3), "load_s": round(load_s, 2),
+        "rows_per_step": round(result.rows_computed / max(result.steps, 1), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        # llama.cpp scores every row of a diffusion model whatever is asked, so the ratio means nothing there
-        "head_speedup": round(timings["all_rows"] / timings["hole_rows"], 2) if kind == "native" else "-",
+        "committed": committed,
     }
+    reference = args.get("reference")
+    if reference:
+        same = sum(reference.get(k) == v for k, v in committed.items())
+        out["agreement"] = round(same / max(len(reference), 1), 4)
+    return out
+
+
+def _subprocess(args: dict) -> dict:
+    cmd = [sys.executable, "-m", "canvasedit", "bench", "--one", json.dumps(args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stderr.strip().splitlines() or ["no output"])[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+HEADER = (f"{'model':<7} {'backend':<9} {'params':>7} {'tokens':>6} {'hole':>4} {'mode':<14} {'nfe':>4} "
+          f"{'ms/step':>8} {'tok/s':>8} {'rows/step':>9} {'agree':>6} {'speed-up':>8} {'peak RSS MB':>11}")
+
+
+def _row(r: dict, mode: str, rows: float, base_ms: float | None) -> str:
+    agree = f"{r['agreement']:.3f}" if "agreement" in r else "-"
+    speed = f"{base_ms / r['ms_per_step']:.1f}x" if base_ms else "-"
+    return (f"{r['model']:<7} {r['backend']:<9} {r['params_m']:>6}M {r['doc_tokens']:>6} {r['hole']:>4} {mode:<14} "
+            f"{r['nfe']:>4} {r['ms_per_step']:>8} {r['tokens_per_s']:>8} {rows:>9.0f} {agree:>6} {speed:>8} "
+            f"{r['peak_rss_mb']:>11}")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="canvasedit bench", description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="tiny,100m",
-                   help="tiny, 100m (random weights) and/or bundled (the default model)")
+    p.add_argument("--models", default="tiny,bundled", help="tiny, 100m, 1b (random weights) and/or bundled")
     p.add_argument("--sizes", default="256,1024,4096", help="document sizes in tokens (hole included)")
-    p.add_argument("--steps", type=int, default=32)
-    p.add_argument("--threshold", type=float, default=0.0)
-    p.add_argument("--backends", default="native",
-                   help=f"native and/or gguf-TYPE (TYPE: {', '.join(EXPORT_TYPES)}), comma-separated")
-    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--dir", type=Path, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--holes", default="8,32,128", help="hole sizes in tokens")
+    p.add_argument("--steps", type=int, default=0, help="denoising steps per fill (default: one per hole token)")
+    p.add_argument("--cached", default="dual", help="the cached mode to compare with exact ('dual')")
+    p.add_argument("--parallel", default="", help="thresholds to compare with one token per step, e.g. 0.9,0.7")
+    p.add_argument("--backends", default="native", help="native and/or gguf-TYPE (f32, f16, q8_0 …), comma-separated")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--json", action="store_true", help="print one JSON list of every run instead of the table")
+    p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    if a.one:
-        print(json.dumps(run_one(a.models, int(a.sizes), a.steps, a.threshold, a.dir, a.backends)))
+    if a.one is not None:
+        print(json.dumps(run_one(json.loads(a.one))))
         return 0
-    kinds = a.backends.split(",")
-    for kind in kinds:
-        if kind != "native" and kind.removeprefix("gguf-") not in EXPORT_TYPES:
-            print(f"canvasedit bench: error: unknown backend {kind!r}", file=sys.stderr)
-            return 2
-    print(f"{'model':<6} {'backend':<10} {'params':>7} {'tokens':>7} {'nfe':>4} {'tok/s':>8} {'ms/step':>9} "
-          f"{'fill s':>7} {'peak RSS MB':>12} {'head rows x':>11} {'x native':>8}")
+    if a.device.startswith("cuda") and not torch.cuda.is_available():
+        print("canvasedit bench: error: --device cuda but CUDA is not available here", file=sys.stderr)
+        return 2
+    runs = []
+    if not a.json:
+        print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="canvasedit-bench-") as tmp:
         for model in a.models.split(","):
-            for size in a.sizes.split(","):
-                native_ms = None
-                for kind in kinds:
-                    cmd = [sys.executable, "-m", "canvasedit", "bench", "--one", "--models", model, "--sizes", size,
-                           "--steps", str(a.steps), "--threshold", str(a.threshold), "--dir", tmp,
-                           "--backends", kind]
-                    out = subprocess.run(cmd, capture_output=True, text=True)
-                    if out.returncode != 0:
-                        print(f"{model} {kind} {size}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-                        return 1
-                    r = json.loads(out.stdout.strip().splitlines()[-1])
-                    if kind == "native":
-                        native_ms = r["ms_per_step"]
-                    ratio = f"{native_ms / r['ms_per_step']:.2f}" if native_ms else "-"
-                    print(f"{r['model']:<6} {kind:<10} {r['params_m']:>6}M {r['doc_tokens']:>7} {r['nfe']:>4} "
-                          f"{r['tokens_per_s']:>8} {r['ms_per_step']:>9} {r['fill_s']:>7} {r['peak_rss_mb']:>12} "
-                          f"{r['head_speedup']:>11} {ratio:>8}", flush=True)
+            for size in (int(s) for s in a.sizes.split(",")):
+                for hole in (int(h) for h in a.holes.split(",")):
+                    if hole >= size:
+                        continue
+                    steps = a.steps or hole
+                    for kind in a.backends.split(","):
+                        base = {"model": model, "size": size, "hole": hole, "kind": kind, "device": a.device,
+                                "dir": tmp, "layer": {"steps": steps, "cache": "exact", "block_length": 0}}
+                        try:
+                            exact = _subprocess(base)
+                        except RuntimeError as exc:
+                            print(f"canvasedit bench: {model} {kind} {size}/{hole} failed: {exc}", file=sys.stderr)
+                            return 1
+                        variants = [("exact", exact)]
+                        modes = [{"cache": a.cached}] if kind == "native" else []
+                        if a.parallel:
+                            modes = [{"threshold": float(t)} for t in a.parallel.split(",")]
+                        for layer in modes:
+                            args = {**base, "layer": {**base["layer"], **layer}, "reference": exact["committed"]}
+                            name = f"threshold {layer['threshold']}" if "threshold" in layer else layer["cache"]
+                            variants.append((name, _subprocess(args)))
+                        for name, r in variants:
+                            runs.append({**{k: v for k, v in r.items() if k != "committed"}, "mode": name})
+                            if not a.json:
+                                print(_row(r, name, r["rows_per_step"],
+                                           None if name == "exact" else exact["ms_per_step"]), flush=True)
+    if a.json:
+        print(json.dumps(runs))
     return 0
 
 

@@ -149,7 +149,10 @@ def build_canvas(
     mask_id: int,
     default_length: int = DEFAULT_HOLE_TOKENS,
     layout: CanvasLayout = CanvasLayout(),
+    context: int = 0,
 ) -> Canvas:
+    """The canvas for ``holes`` in ``text``; ``context`` caps the document tokens kept around the holes
+    (0: as many as the model reads), since every kept token costs compute on every exact step."""
     ordered = validate_holes(text, holes)
     cuts = [0]
     for hole in ordered:
@@ -184,7 +187,7 @@ def build_canvas(
             f"the holes and the text between them need more than {room} tokens but the model reads at most "
             f"{max_length}; fill fewer or shorter holes at a time"
         )
-    budget = room - need
+    budget = room - need if context <= 0 else min(room - need, context)
     char_cap = budget * _CHARS_PER_TOKEN_BOUND
     prefix = encode(segments[0][-char_cap:] if char_cap else "")
     suffix = encode(segments[-1][:char_cap] if char_cap else "")

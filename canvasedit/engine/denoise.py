@@ -53,6 +53,8 @@ class StepRecord:
     """Canvas positions masked again by revision this step."""
     nfe: int
     """Forward passes so far in this loop."""
+    rows_computed: int = 0
+    """Canvas positions run through the model so far in this loop (the session's cost)."""
     resized: tuple[tuple[int, int], ...] = ()
     """Variable-length holes (DreamOn), applied after the commits, right to left: ``(p, +1)`` — the
     expand token committed at p became two masks; ``(p, -1)`` — the end token committed at p was deleted."""
@@ -69,10 +71,16 @@ class Work:
     stage_of: torch.Tensor
 
 
-def open_session(backend: Backend, ids: torch.Tensor) -> Session:
-    """The backend's own session for this canvas, or an exact one for backends that keep no state."""
+def open_session(backend: Backend, work: Work, params: SamplerParams) -> Session:
+    """The backend's own session for this canvas, or an exact one for backends that keep no state.
+
+    The session is told which positions the fill may change (the holes) and nothing of how the
+    loop will proceed; what it caches is its own business.
+    """
     opener = getattr(backend, "open_session", None)
-    return opener(ids) if opener is not None else ExactSession(backend)
+    if opener is None:
+        return ExactSession(backend)
+    return opener(work.ids, params, work.stage_of >= 0)
 
 
 def check_finite(logits: torch.Tensor) -> None:
@@ -114,7 +122,7 @@ def denoise(
     """Fill the masked positions of ``work.ids`` in place, stage by stage, yielding each step."""
     if not (work.stage_of >= 0).any():
         return
-    session = open_session(backend, work.ids)
+    session = open_session(backend, work, params)
     try:
         yield from _steps(backend, session, work, params, generator)
     finally:
@@ -193,6 +201,7 @@ def _steps(
                 confidences=tuple(float(c) for c in p_x0[pick]),
                 remasked=tuple(remasked.tolist()),
                 nfe=nfe,
+                rows_computed=session.rows_computed,
                 resized=tuple(resized),
             )
 

@@ -101,6 +101,8 @@ class FillResult:
     tokens_committed: int
     trace: tuple[StepEvent, ...]
     params: SamplerParams
+    rows_computed: int = 0
+    """Canvas positions the model ran over during the denoising steps (exact: canvas × steps)."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -115,7 +117,8 @@ class FillRun:
         self.backend = backend
         self.original = text
         self.canvas: Canvas = build_canvas(
-            text, holes, backend.encode, backend.max_length, backend.mask_id, layout=backend.layout
+            text, holes, backend.encode, backend.max_length, backend.mask_id, layout=backend.layout,
+            context=params.context,
         )
         self.result: FillResult | None = None
         self.cancelled = False
@@ -158,12 +161,14 @@ class FillRun:
         state = ["kept" if kept[p] else "masked" for p in range(len(ids))]
         conf: list[float | None] = [None] * len(ids)
         committed_total = 0
+        rows_computed = 0
         work = Work(ids, stage_of)
         try:
             for record in denoise(backend, work, params, generator):
                 if self._cancel.is_set():
                     break
                 committed_total += len(record.positions)
+                rows_computed = record.rows_computed
                 event = self._event(record, work.ids, state, conf, nfe, total, time.perf_counter() - start)
                 trace.append(event)
                 yield event
@@ -176,7 +181,8 @@ class FillRun:
             self.cancelled = True
             return
         total_nfe = trace[-1].nfe if trace else nfe
-        self.result = self._result(work.ids, total_nfe, trace, committed_total, time.perf_counter() - start)
+        self.result = self._result(work.ids, total_nfe, trace, committed_total, time.perf_counter() - start,
+                                   rows_computed)
 
     # ------------------------------------------------------------ pieces
 
@@ -298,7 +304,9 @@ class FillRun:
             elapsed=elapsed,
         )
 
-    def _result(self, ids: torch.Tensor, nfe: int, trace: list[StepEvent], committed: int, elapsed: float) -> FillResult:
+    def _result(
+        self, ids: torch.Tensor, nfe: int, trace: list[StepEvent], committed: int, elapsed: float, rows: int
+    ) -> FillResult:
         parts = [self.canvas.segments[0]]
         cursor = len(self.canvas.segments[0])
         filled = []
@@ -322,6 +330,7 @@ class FillRun:
             tokens_committed=committed,
             trace=tuple(trace),
             params=self.params,
+            rows_computed=rows,
         )
 
 

@@ -4,13 +4,20 @@ The denoising loop asks its session for the logits of some canvas rows after eve
 of the canvas that costs is the session's business, never the loop's:
 
 * ``ExactSession`` — the whole canvas, every step (any backend; LLaDA's and Dream's reference code).
+* ``DualCacheSession`` — bidirectional models with ``cache="dual"``: the keys and values of every
+  position outside the holes (the user's document) are computed once, with the holes masked, and
+  reused; each step runs the model only over the holes' rows (plus ``band`` context tokens on each
+  side), attending to those cached keys. Approximate — the document's keys would shift a little as
+  the holes fill — so the whole canvas is recomputed whenever a new block of rows begins (Fast-dLLM's
+  refresh) and every ``refresh`` steps if asked; ``canvasedit bench`` measures token agreement with
+  the exact session.
 * ``BlockCausalSession`` — block-diffusion models (SDAR, Fast-dLLM v2): attention is bidirectional
   inside a block of ``block_size`` positions and causal across blocks, so the keys and values of
   finished blocks never change. They are computed once and kept (an exact KV cache); each step runs
   the model only over the blocks that hold the rows asked for, and the text after them is never
   read. Should anything before the cache's end change (a revision), the cache is rebuilt.
 
-    session = backend.open_session(ids)         # or ExactSession(backend) for any backend
+    session = backend.open_session(ids, params, window)   # window: the positions the fill may change
     logits = session.logits(ids, rows)          # (R, V) float32, row i scores token i
     session.rows_computed                       # canvas rows run through the model so far
 """
@@ -53,6 +60,77 @@ class ExactSession:
 def block_causal_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, block_size: int) -> torch.Tensor:
     """``(1, 1, Q, K)`` bool: a query may attend to a key in its own block or an earlier one."""
     return ((k_pos[None, :] // block_size) <= (q_pos[:, None] // block_size))[None, None]
+
+
+class DualCacheSession:
+    """Holes recomputed every step against cached context keys and values, refreshed on a schedule.
+
+    ``window (T,)`` bool marks the canvas positions the fill may change (the holes); ``model``
+    follows the ``Transformer`` contract. Rows outside the window, or a canvas whose length changed
+    (a growing hole), are answered by a full refresh, so the session never answers from a stale shape.
+    """
+
+    def __init__(self, model: Any, window: torch.Tensor, band: int, refresh: int, shift: bool,
+                 device: torch.device) -> None:
+        self.model = model
+        self.shift = shift
+        self.device = device
+        self.refresh = refresh
+        self.rows_computed = 0
+        self.refreshes = 0
+        if shift:  # a shifted family reads token i from row i−1: the row before each hole is read too
+            window = window | torch.cat([window[1:], torch.zeros(1, dtype=torch.bool)])
+        self._window = self._widen(window, band)
+        self._cache: KVCache | None = None
+        self._since = 0
+        self._seen = torch.zeros(len(window), dtype=torch.bool)
+
+    @staticmethod
+    def _widen(window: torch.Tensor, band: int) -> torch.Tensor:
+        if band <= 0 or not window.any():
+            return window.clone()
+        grown = torch.nn.functional.max_pool1d(window[None, None].float(), 2 * band + 1, 1, band)[0, 0] > 0
+        return grown
+
+    @torch.inference_mode()
+    def logits(self, ids: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        src = (rows - 1).clamp_min(0) if self.shift else rows  # the canvas rows whose outputs are read
+        if len(ids) != len(self._window):  # a hole grew or shrank: the window no longer fits the canvas
+            self._window = self._widen(torch.zeros(len(ids), dtype=torch.bool), 0)
+            self._seen = torch.zeros(len(ids), dtype=torch.bool)
+            self._cache = None
+        new_rows = bool((~self._seen[src]).any())  # a new block began: Fast-dLLM refreshes here
+        self._seen[src] = True
+        stale = self.refresh > 0 and self._since >= self.refresh
+        if self._cache is None or new_rows or stale or not bool(self._window[src].all()):
+            return self._full(ids, src)
+        self._since += 1
+        window = self._window.nonzero().flatten()
+        index = torch.full((len(ids),), -1, dtype=torch.long)
+        index[window] = torch.arange(len(window))
+        self.rows_computed += len(window)
+        h = self.model.hidden(ids[window].to(self.device)[None], window.to(self.device)[None], None, self._cache)
+        return self.model.lm_head(h[0, index[src].to(self.device)]).float()
+
+    def _full(self, ids: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        """One exact pass over the whole canvas that also refills the context cache (outside the window)."""
+        self.refreshes += 1
+        self._since = 0
+        full = KVCache(len(self.model.blocks))
+        T = len(ids)
+        positions = torch.arange(T, device=self.device)[None]
+        h = self.model.hidden(ids.to(self.device)[None], positions, None, full, store=True)
+        self.rows_computed += T
+        context = (~self._window).nonzero().flatten().to(self.device)
+        cache = KVCache(len(self.model.blocks))
+        for i in range(len(full.k)):
+            cache.k[i] = full.k[i][:, :, context]
+            cache.v[i] = full.v[i][:, :, context]
+        self._cache = cache
+        return self.model.lm_head(h[0, src.to(self.device)]).float()
+
+    def close(self) -> None:
+        self._cache = None
 
 
 class BlockCausalSession:

@@ -13,7 +13,8 @@ import torch
 
 from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.device import resolve_device
-from canvasedit.engine.session import BlockCausalSession, ExactSession, Session
+from canvasedit.engine.session import BlockCausalSession, DualCacheSession, ExactSession, Session
+from canvasedit.params import Cache, SamplerParams
 from canvasedit.models.loading import LoadedModel, load_model
 
 
@@ -53,11 +54,19 @@ class NativeBackend:
         self.banned = banned.to(device)
         self._token_text: dict[int, str] = {}
 
-    def open_session(self, ids: torch.Tensor) -> Session:
-        """The denoising session a fill of canvas ``ids`` uses (see ``engine/session.py``)."""
+    def open_session(self, ids: torch.Tensor, params: SamplerParams | None = None,
+                     window: torch.Tensor | None = None) -> Session:
+        """The denoising session a fill of canvas ``ids`` uses (see ``engine/session.py``).
+
+        Block-causal families always cache finished blocks (exact); bidirectional ones use the dual
+        cache when ``params.cache`` asks for it, over ``window``, the positions the fill may change.
+        """
         block = self.layout.block_size
         if block:
             return BlockCausalSession(self.model, block, self.shift_logits, self._torch_device)
+        if params is not None and params.cache is Cache.DUAL and window is not None:
+            return DualCacheSession(self.model, window, params.cache_band, params.cache_refresh, self.shift_logits,
+                                    self._torch_device)
         return ExactSession(self)
 
     @classmethod

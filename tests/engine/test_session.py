@@ -1,0 +1,94 @@
+"""The dual-cache session (holes recomputed against cached context) against the exact one, and the
+context budget."""
+
+import pytest
+import torch
+
+from canvasedit.engine import Hole, SamplerParams, fill
+from canvasedit.engine.session import DualCacheSession
+from canvasedit.params import Cache
+
+TEXT = "import os\nimport sys\n\n\ndef main(argv):\n    return len(argv)\n\n\nclass Point:\n    pass\n" * 4
+
+
+@pytest.fixture(autouse=True)
+def reference_kernels(monkeypatch):
+    from canvasedit import kernels
+
+    monkeypatch.setenv("CANVASEDIT_KERNELS", "reference")
+    kernels.kernel_choice.cache_clear()
+    yield
+    kernels.kernel_choice.cache_clear()
+
+
+def exact_logits(model, ids, rows):
+    with torch.no_grad():
+        return model.lm_head(model.hidden(ids[None])[0, rows]).float()
+
+
+def test_first_call_is_exact_and_later_calls_compute_only_the_window(tiny_backend):
+    model = tiny_backend.model
+    torch.manual_seed(0)
+    ids = torch.randint(3, 300, (120,))
+    window = torch.zeros(120, dtype=torch.bool)
+    window[50:60] = True
+    ids[window] = tiny_backend.mask_id
+    session = DualCacheSession(model, window, band=0, refresh=0, shift=False, device=torch.device("cpu"))
+    rows = torch.arange(50, 60)
+    assert (session.logits(ids, rows) - exact_logits(model, ids, rows)).abs().max() < 1e-5
+    assert session.rows_computed == 120 and session.refreshes == 1
+    ids[55] = 42  # a committed token: the cached context did not see it, the hole rows do
+    got = session.logits(ids, rows)
+    assert session.rows_computed == 130 and session.refreshes == 1
+    want = exact_logits(model, ids, rows)
+    assert (got - want).abs().max() < 0.5  # close, not equal: the context keys are from before the commit
+    # With the band covering the whole canvas, nothing is cached and every step is exact again.
+    everything = DualCacheSession(model, window, band=120, refresh=0, shift=False, device=torch.device("cpu"))
+    everything.logits(ids, rows)
+    ids[56] = 43
+    assert (everything.logits(ids, rows) - exact_logits(model, ids, rows)).abs().max() < 1e-5
+
+
+def test_a_new_block_of_rows_and_the_refresh_interval_recompute_the_canvas(tiny_backend):
+    ids = torch.randint(3, 300, (80,))
+    window = torch.zeros(80, dtype=torch.bool)
+    window[20:40] = True
+    session = DualCacheSession(tiny_backend.model, window, band=0, refresh=3, shift=False, device=torch.device("cpu"))
+    first, second = torch.arange(20, 30), torch.arange(30, 40)
+    for _ in range(3):
+        session.logits(ids, first)
+    assert session.refreshes == 1
+    session.logits(ids, second)  # rows never asked for before: a new block began
+    assert session.refreshes == 2
+    for _ in range(4):
+        session.logits(ids, second)
+    assert session.refreshes == 3  # every 3 cached steps
+
+
+def test_dual_cache_fills_agree_with_exact_ones_on_the_bundled_model():
+    from canvasedit.engine import open_backend
+    from canvasedit.models.catalog import bundled_path
+
+    backend = open_backend(bundled_path(), device="cpu")
+    same = total = 0
+    for at in (20, 90, 170, 240):
+        at = TEXT.index("\n", at) + 1
+        exact = fill(TEXT, [Hole(at, at, 16)], backend, SamplerParams(steps=16)).run()
+        dual = fill(TEXT, [Hole(at, at, 16)], backend, SamplerParams(steps=16, cache=Cache.DUAL)).run()
+        assert dual.rows_computed < exact.rows_computed / 3
+        a = {c.offset: c.token for e in exact.trace for c in e.committed}
+        b = {c.offset: c.token for e in dual.trace for c in e.committed}
+        same += sum(a[k] == b[k] for k in a)
+        total += len(a)
+    assert same / total >= 0.9, f"agreement {same / total:.3f}"
+
+
+def test_context_budget_caps_the_document_around_the_holes(tiny_backend):
+    at = TEXT.index("class")
+    full = fill(TEXT, [Hole(at, at, 8)], tiny_backend, SamplerParams(steps=4))
+    capped = fill(TEXT, [Hole(at, at, 8)], tiny_backend, SamplerParams(steps=4, context=40))
+    assert len(capped.canvas.ids) == 8 + 40 < len(full.canvas.ids)
+    left, right = capped.canvas.context
+    assert left + right == 40 and left > 0 and right > 0
+    result = capped.run()
+    assert result.text.startswith(TEXT[:at]) and result.text.endswith(TEXT[at:])
