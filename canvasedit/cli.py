@@ -5,38 +5,57 @@
     canvasedit bench [--sizes 256,1024,4096]   forward passes, tokens/s, ms/step, peak RSS
     canvasedit models [list|pull|use|rm|info|verify|add|measure] NAME   find, download and switch models
     canvasedit export-gguf OUT.gguf [--model M] [--type q8_0]   a model folder as one GGUF file (llama.cpp)
+    canvasedit doctor [--json]                 what this machine has, and whether the active model loads
+    canvasedit --version
 
 Positions are 1-based ``LINE:COL`` in characters. ``--hole START-END[:N]``: an empty range
 (START = END) is an insertion of N tokens (default 32); a non-empty range is replaced, N tokens
 long (default: the range's own token count). ``--revise START-END`` keeps the range's tokens and
 refills the fraction ``--revise-fraction`` the model finds least likely.
 
-Exit codes: 0 success, 2 bad input (unreadable file, bad hole, bad model), 130 interrupted.
-Documents go to stdout; progress and errors to stderr, errors as one line.
+Exit codes: 0 success, 2 bad input (unreadable file, bad hole, bad model, a file changed or
+read-only at save time) or any other failure, 130 interrupted (ctrl+c), 143 terminated (SIGTERM).
+Documents go to stdout; progress and errors to stderr, every error as one line
+(``CANVASEDIT_DEBUG=1`` prints the traceback too).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
+import signal
 import sys
+import traceback
 from pathlib import Path
 
 from canvasedit.params import ALGORITHMS, CACHES, SCHEDULES
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
-SUBCOMMANDS = ("fill", "bench", "models", "export-gguf")
-_HOLE = re.compile(r"^(?P<range>\d+:\d+-\d+:\d+)(?::(?P<n>\d+))?$")
+SUBCOMMANDS = ("fill", "bench", "models", "export-gguf", "doctor")
+_HOLE = re.compile(r"^(?P<range>[0-9]+:[0-9]+-[0-9]+:[0-9]+)(?::(?P<n>[0-9]+))?$")
+DEBUG_ENV = "CANVASEDIT_DEBUG"
 
 
 class UsageError(ValueError):
     """A command-line value that parses but makes no sense."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (``UsageError``) instead of usage + error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _fail(message: str) -> int:
-    print(f"canvasedit: error: {message}", file=sys.stderr)
+    """Print ``message`` as one line on stderr (and, with CANVASEDIT_DEBUG=1, the exception being handled)."""
+    if os.environ.get(DEBUG_ENV) and sys.exc_info()[0] is not None:
+        traceback.print_exc()
+    line = "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    print(f"canvasedit: error: {line}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -75,7 +94,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_fill_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="canvasedit fill", description="Fill holes in a file with a diffusion LM.",
+    p = OneLineParser(prog="canvasedit fill", description="Fill holes in a file with a diffusion LM.",
                                 epilog="Unset sampler flags follow config.toml's [sampler], then the active "
                                        "model family's recipe.")
     p.add_argument("file", type=Path)
@@ -95,24 +114,34 @@ def build_fill_parser() -> argparse.ArgumentParser:
 
 
 def parse_holes(text: str, holes: list[str], revisions: list[str], fraction: float):
-    from canvasedit.document import parse_range, position_to_offset
+    from canvasedit.document import BadPosition, LineIndex, parse_range
     from canvasedit.engine import Hole
 
-    out = []
-    for spec in holes:
-        m = _HOLE.match(spec.strip())
-        if m is None:
-            raise UsageError(f"bad --hole {spec!r}: expected LINE:COL-LINE:COL[:N], e.g. 12:5-12:30 or 7:1-7:1:16")
-        (l1, c1), (l2, c2) = parse_range(m.group("range"))
-        start, end = position_to_offset(text, l1, c1), position_to_offset(text, l2, c2)
-        n = int(m.group("n")) if m.group("n") else None
-        out.append(Hole(start, end, length=n))
-    for spec in revisions:
-        (l1, c1), (l2, c2) = parse_range(spec.strip())
-        out.append(Hole(position_to_offset(text, l1, c1), position_to_offset(text, l2, c2), revise=fraction))
+    index = LineIndex(text)
+    out: list[tuple[Hole, str]] = []
+    for flag, specs in (("--hole", holes), ("--revise", revisions)):
+        for spec in specs:
+            m = _HOLE.match(spec.strip())
+            if m is None or (flag == "--revise" and m.group("n")):
+                shape = "LINE:COL-LINE:COL[:N], e.g. 12:5-12:30 or 7:1-7:1:16" if flag == "--hole" else \
+                    "LINE:COL-LINE:COL, e.g. 3:1-9:1"
+                raise UsageError(f"bad {flag} {spec!r}: expected {shape}")
+            try:
+                (l1, c1), (l2, c2) = parse_range(m.group("range"))
+                start, end = index.offset(l1, c1), index.offset(l2, c2)
+            except BadPosition as exc:
+                raise UsageError(f"bad {flag} {spec!r}: {exc}") from None
+            if flag == "--hole":
+                out.append((Hole(start, end, length=int(m.group("n")) if m.group("n") else None), spec))
+            else:
+                out.append((Hole(start, end, revise=fraction), spec))
     if not out:
         raise UsageError("give at least one --hole or --revise")
-    return out
+    ordered = sorted(out, key=lambda hs: (hs[0].start, hs[0].end))
+    for (a, spec_a), (b, spec_b) in itertools.pairwise(ordered):
+        if a.overlaps(b):  # here, where the positions are still LINE:COL, not in the engine's offsets
+            raise UsageError(f"holes {spec_a.strip()} and {spec_b.strip()} overlap; holes filled together must not")
+    return [hole for hole, _ in out]
 
 
 def flag_layer(args: argparse.Namespace) -> dict:
@@ -136,19 +165,25 @@ def sampler_params(args: argparse.Namespace, settings, backend):
 def run_fill(argv: list[str]) -> int:
     args = build_fill_parser().parse_args(argv)
     from canvasedit.config import ConfigError, load_settings
-    from canvasedit.document import DocumentError, load_document, save_document
+    from canvasedit.document import DocumentError, FileChangedOnDisk, check_target, load_document, save_document
     from canvasedit.engine import EngineError, fill, open_backend
     from canvasedit.models.catalog import resolve_model
     from canvasedit.models.errors import ModelError
     from canvasedit.params import ParamsError, SamplerParams
+    from canvasedit.runtime import apply_threads
 
+    written = False
     try:
-        if not args.file.is_file():
-            raise UsageError(f"{args.file}: no such file")
-        doc = load_document(args.file)
-        holes = parse_holes(doc.text, args.hole, args.revise, args.revise_fraction)
         settings = load_settings()
+        if not args.file.exists():
+            raise UsageError(f"{args.file}: no such file")
+        doc = load_document(args.file, max_bytes=settings.editor.max_file_bytes)
+        holes = parse_holes(doc.text, args.hole, args.revise, args.revise_fraction)
         SamplerParams.layered(settings.sampler, flag_layer(args))  # bad flags fail before the model loads
+        target = args.file if args.in_place else args.output
+        if target is not None:
+            check_target(target)  # a FIFO, device or read-only file is refused before the fill, not after
+        apply_threads(settings.model.threads)
         backend = open_backend(resolve_model(args.model or settings.model.active or None),
                                device=args.device or settings.model.device)
         params = sampler_params(args, settings, backend)
@@ -157,12 +192,14 @@ def run_fill(argv: list[str]) -> int:
             if args.stream and not args.json:
                 shown = " | ".join(h.replace("\n", "⏎") for h in event.holes)
                 print(f"step {event.step}/{event.total_steps} nfe {event.nfe}: {shown}", file=sys.stderr, flush=True)
-        result = run.result
-        assert result is not None
-        if args.in_place or args.output:
-            target = args.file if args.in_place else args.output
+        result = _in_style(run.result, doc.newline)
+        if target is not None:
             doc.text = result.text
-            save_document(doc, target)
+            try:
+                save_document(doc, target)  # compares with the file as read, once more just before the rename
+            except FileChangedOnDisk as exc:
+                raise UsageError(f"{exc}, while the fill ran; nothing was written (run the fill again)") from exc
+            written = True
         if args.json:
             print(json.dumps(_result_json(result, backend, args.stream), ensure_ascii=False))
         elif not (args.in_place or args.output):
@@ -172,8 +209,28 @@ def run_fill(argv: list[str]) -> int:
     except (ModelError, EngineError, DocumentError, ConfigError, UsageError, ParamsError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
-        print("canvasedit: interrupted; the file is unchanged", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        state = "the result was written" if written else "the file is unchanged"
+        print(f"canvasedit: {_interruption()}; {state}", file=sys.stderr)
+        return _interrupted_code()
+
+
+def _in_style(result, newline: str):
+    """``result`` with the line breaks of the filled text in the document's style (``\\r\\n`` files stay CRLF)."""
+    from dataclasses import replace
+
+    from canvasedit.document import adapt_newlines
+
+    parts, holes, cursor, previous = [], [], 0, 0
+    for hole in result.holes:
+        parts.append(result.text[previous : hole.start])
+        cursor += hole.start - previous
+        text = adapt_newlines(hole.text, newline)
+        holes.append(replace(hole, text=text, start=cursor, end=cursor + len(text)))
+        parts.append(text)
+        cursor += len(text)
+        previous = hole.end
+    parts.append(result.text[previous:])
+    return replace(result, text="".join(parts), holes=tuple(holes))
 
 
 def _result_json(result, backend, with_trace: bool) -> dict:
@@ -216,13 +273,14 @@ def run_models(argv: list[str]) -> int:
 def run_export_gguf(argv: list[str]) -> int:
     from canvasedit.models.gguf_file import EXPORT_TYPES
 
-    p = argparse.ArgumentParser(prog="canvasedit export-gguf",
-                                description="Write a model folder as one GGUF file for the llama.cpp backend.")
+    p = OneLineParser(prog="canvasedit export-gguf",
+                      description="Write a model folder as one GGUF file for the llama.cpp backend.")
     p.add_argument("output", type=Path, help="the .gguf file to write (replaced atomically)")
     p.add_argument("--model", default=None, help="model folder or catalog name (default: the bundled model)")
     p.add_argument("--type", dest="qtype", choices=EXPORT_TYPES, default="f16",
                    help="weight type: f32, f16 (default), bf16 or a llama.cpp quantization")
     args = p.parse_args(argv)
+    from canvasedit.document import DocumentError, check_target
     from canvasedit.models.catalog import resolve_model
     from canvasedit.models.errors import ModelError
     from canvasedit.models.gguf_file import export_gguf
@@ -230,8 +288,9 @@ def run_export_gguf(argv: list[str]) -> int:
     try:
         if args.output.suffix.lower() != ".gguf":
             raise UsageError(f"{args.output}: the output file name must end in .gguf")
+        check_target(args.output)
         report = export_gguf(resolve_model(args.model), args.output, args.qtype)
-    except (ModelError, UsageError, OSError) as exc:
+    except (ModelError, UsageError, DocumentError, OSError) as exc:
         return _fail(str(exc))
     print(f"wrote {report.path} ({report.bytes / 1e6:.1f} MB, {report.tensors} tensors, "
           f"{report.quantized} in {report.qtype})", file=sys.stderr)
@@ -244,25 +303,88 @@ def run_bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+def run_doctor(argv: list[str]) -> int:
+    from canvasedit.doctor import main as doctor_main
+
+    return doctor_main(argv)
+
+
 def run_editor(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="canvasedit", description="Edit a file; a diffusion LM fills the holes you mask.",
-                                epilog="subcommands: fill, bench, models, export-gguf (canvasedit fill --help)")
+    p = OneLineParser(prog="canvasedit", description="Edit a file; a diffusion LM fills the holes you mask.",
+                      epilog="subcommands: fill, bench, models, export-gguf, doctor (canvasedit fill --help); "
+                             "canvasedit --version")
     p.add_argument("file", nargs="?", type=Path, help="file to open (created on first save if missing)")
     _model_arguments(p)
     args = p.parse_args(argv)
+    from canvasedit.config import ConfigError, load_settings
+    from canvasedit.runtime import apply_threads
     from canvasedit.ui.app import run_editor as run_app
 
+    try:
+        threads = load_settings().model.threads
+    except ConfigError:
+        threads = 0  # the editor starts with default settings and says why
+    apply_threads(threads)
     return run_app(args.file, model=args.model, device=args.device or "auto")
+
+
+_received_signal: int | None = None
+"""SIGTERM when that is what stopped the command (it is turned into KeyboardInterrupt, like ctrl+c)."""
+
+
+def _on_sigterm(signum: int, frame) -> None:
+    global _received_signal
+    _received_signal = signum
+    raise KeyboardInterrupt  # unwinds like ctrl+c: every `finally` removes its temporary file
+
+
+def _interruption() -> str:
+    return "terminated" if _received_signal == signal.SIGTERM else "interrupted"
+
+
+def _interrupted_code() -> int:
+    return 128 + _received_signal if _received_signal else EXIT_INTERRUPTED
+
+
+def _unexpected(exc: Exception) -> int:
+    """Any exception no command handled: one line, exit 2; a missing optional package names its extra."""
+    from canvasedit.runtime import missing_extra
+
+    hint = missing_extra(exc)
+    if hint is not None:
+        return _fail(hint)
+    if type(exc).__module__.startswith("canvasedit") or isinstance(exc, UsageError):
+        return _fail(str(exc))  # the project's own errors already say what to do
+    return _fail(f"unexpected {type(exc).__name__}: {exc} (run with {DEBUG_ENV}=1 for the traceback)")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if argv and argv[0] in SUBCOMMANDS:
-        command, rest = argv[0], argv[1:]
-        commands = {"fill": run_fill, "bench": run_bench, "models": run_models, "export-gguf": run_export_gguf}
-        return commands[command](rest)
-    return run_editor(argv)
+    if argv in (["--version"], ["-V"]):
+        from canvasedit.runtime import version
+
+        print(f"canvasedit {version()}")
+        return EXIT_OK
+    headless = bool(argv) and argv[0] in SUBCOMMANDS
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if headless else None
+    try:
+        if headless:
+            commands = {"fill": run_fill, "bench": run_bench, "models": run_models, "export-gguf": run_export_gguf,
+                        "doctor": run_doctor}
+            return commands[argv[0]](argv[1:])
+        return run_editor(argv)
+    except KeyboardInterrupt:
+        print(f"canvasedit: {_interruption()}", file=sys.stderr)
+        return _interrupted_code()
+    except BrokenPipeError:  # `canvasedit fill … | head`: the reader left; not an error to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot fail again
+        return 128 + 13
+    except Exception as exc:  # noqa: BLE001  the promise: one line and exit 2, never a traceback unless asked
+        return _unexpected(exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

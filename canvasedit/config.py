@@ -15,6 +15,7 @@ The file has one table per section; every key is optional and falls back to its 
 
     [model]
     device = "auto"
+    threads = 0          # CPU threads; 0 = automatic
 
     [keys]
     "fill" = "ctrl+g"
@@ -90,10 +91,13 @@ class ModelSettings:
     """A catalog name (``canvasedit models``), a model folder or a ``.gguf`` file; empty = the bundled default."""
     device: str = "auto"
     """auto (CUDA when available, else CPU), cpu, cuda or cuda:N."""
+    threads: int = 0
+    """CPU threads for PyTorch and llama.cpp; 0 = chosen for this machine (``canvasedit doctor`` shows it)."""
 
     def __post_init__(self) -> None:
         _check_types(self)
         _require(self, "device", _DEVICE.fullmatch(self.device) is not None, "auto, cpu, cuda or cuda:N")
+        _require(self, "threads", 0 <= self.threads <= 1024, "an integer in [0, 1024] (0 = automatic)")
 
 
 @dataclass(frozen=True)

@@ -335,22 +335,27 @@ def save_document(
         expect = None
     if expect is not None:
         _check_state(expect)
-    try:
-        info: os.stat_result | None = os.stat(real)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise FileAccessError(f"cannot save {target}: {exc.strerror or exc}") from exc
-    if info is not None:
-        _require_regular(target, info, "save to")
-        if not allow_read_only and _read_only(real, info):
-            raise ReadOnlyFile(f"{target} is read-only (mode {stat.S_IMODE(info.st_mode):o}); save it under another name")
+    check_target(target, allow_read_only=allow_read_only)
     atomic_write(real, data, expect=expect)
     try:
         doc.disk_state = DiskState.of_bytes(real, os.stat(real), data)
     except OSError:
         doc.disk_state = None  # written, but gone again at once: nothing sensible to compare later
     return target
+
+
+def check_target(path: str | os.PathLike[str], *, allow_read_only: bool = False) -> None:
+    """Raise ``NotARegularFile`` or ``ReadOnlyFile`` if saving to ``path`` would be refused (before slow work)."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise FileAccessError(f"cannot save {path}: {exc.strerror or exc}") from exc
+    _require_regular(path, info, "save to")
+    if not allow_read_only and _read_only(path, info):
+        raise ReadOnlyFile(f"{path} is read-only (mode {stat.S_IMODE(info.st_mode):o}); save it under another name")
 
 
 def current_umask() -> int:
@@ -443,15 +448,21 @@ def temporary_beside(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     The name (``.NAME.canvasedit-PID-HEX.tmp``) says which process owns it, so the next load or
     save of ``path`` (``remove_stale_temporaries``) removes one that a kill -9 left behind.
     """
+    temp = reserve_temporary(path, suffix)
+    try:
+        yield temp
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def reserve_temporary(path: str | os.PathLike[str], suffix: str = ".tmp") -> Path:
+    """Create the empty 0600 file ``temporary_beside`` yields; the caller renames or removes it."""
     path = Path(path)
     remove_stale_temporaries(path)
     temp = path.with_name(f".{path.name}.canvasedit-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
     # O_EXCL: never write through a file or link someone else put at the temp name.
     os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600))
-    try:
-        yield temp
-    finally:
-        temp.unlink(missing_ok=True)
+    return temp
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:

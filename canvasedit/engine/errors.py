@@ -24,5 +24,9 @@ class BadParams(EngineError, ParamsError):
     """Sampler parameters out of range (steps < 1, threshold outside [0, 1], …)."""
 
 
+class NonFiniteLogits(EngineError, ArithmeticError):
+    """The model returned NaN or infinite scores (broken weights, or overflow in a low-precision dtype)."""
+
+
 class BackendUnavailable(EngineError, RuntimeError):
     """The requested device or backend cannot run here (no CUDA, missing llama-cpp-python, …)."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import collections
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from canvasedit.document import new_file_mode, reserve_temporary
 from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound, UnsupportedArchitecture
 from canvasedit.models.loading import read_config, read_json_object, weight_files
 from canvasedit.models.registry import families, resolve, resolve_gguf
@@ -224,9 +224,8 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
 
     out = Path(out).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # 0600 while written, named for this process: the next export removes the leftover of a killed one.
+    tmp = reserve_temporary(out, ".part")
     quantized = 0
     try:
         writer = gguf.GGUFWriter(str(tmp), spec.gguf.arch)
@@ -274,6 +273,7 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
             tensor = spec.gguf.tensor(native, sources[native].load().float(), args)
             writer.write_tensor_data(_encode(tensor.numpy(), storage[native]))
         writer.close()
+        os.chmod(tmp, new_file_mode())  # a finished model is a normal file: 0o666 minus the umask
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

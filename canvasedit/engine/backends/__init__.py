@@ -21,6 +21,7 @@ import torch
 
 from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.errors import BackendUnavailable
+from canvasedit.runtime import missing_extra
 
 
 @runtime_checkable
@@ -74,9 +75,15 @@ def open_backend(
     """
     path = Path(model).expanduser()
     if kind == "gguf" or (kind == "auto" and path.suffix.lower() == ".gguf"):
-        from canvasedit.engine.backends.gguf import GGUFBackend
+        try:
+            from canvasedit.engine.backends.gguf import GGUFBackend
 
-        backend: Backend = GGUFBackend.load(path, device=device)
+            backend: Backend = GGUFBackend.load(path, device=device)
+        except ImportError as exc:  # the `gguf` reader is an optional extra: say how to install it
+            hint = missing_extra(exc)
+            if hint is None:
+                raise
+            raise BackendUnavailable(hint) from exc
     elif kind not in ("auto", "native"):
         raise BackendUnavailable(f"unknown backend {kind!r}; expected auto, native or gguf")
     else:

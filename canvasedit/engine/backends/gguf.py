@@ -62,6 +62,15 @@ def _llama() -> Any:
         return _LLAMA
 
 
+def build_info() -> dict[str, Any]:
+    """How llama.cpp was built (CPU features, GPU offload), for ``canvasedit doctor``."""
+    lib = _llama()
+    return {
+        "system_info": lib.llama_print_system_info().decode("utf-8", errors="replace").strip(" |"),
+        "gpu_offload": bool(lib.llama_supports_gpu_offload()),
+    }
+
+
 def _last_log_error() -> str:
     for line in reversed(_LOG_LINES):
         if "error" in line.lower() or "failed" in line.lower():
