@@ -118,13 +118,17 @@ def denoise(
     work: Work,
     params: SamplerParams,
     generator: torch.Generator | None = None,
+    session: Session | None = None,
 ) -> Iterator[StepRecord]:
-    """Fill the masked positions of ``work.ids`` in place, stage by stage, yielding each step."""
-    if not (work.stage_of >= 0).any():
-        return
-    session = open_session(backend, work, params)
+    """Fill the masked positions of ``work.ids`` in place, stage by stage, yielding each step.
+
+    ``session`` is one the caller opened (and already used, e.g. to score a revision); the loop
+    closes it when it ends.
+    """
+    session = session or open_session(backend, work, params)
     try:
-        yield from _steps(backend, session, work, params, generator)
+        if (work.stage_of >= 0).any():
+            yield from _steps(backend, session, work, params, generator)
     finally:
         session.close()
 

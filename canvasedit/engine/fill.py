@@ -25,7 +25,8 @@ import torch
 
 from canvasedit.engine.backends import Backend
 from canvasedit.engine.canvas import Canvas, Hole, build_canvas
-from canvasedit.engine.denoise import StepRecord, Work, denoise, planned_steps
+from canvasedit.engine.denoise import StepRecord, Work, denoise, open_session, planned_steps
+from canvasedit.engine.session import Session
 from canvasedit.engine.sampling import SamplerParams
 
 MASK_GLYPH = "░"
@@ -154,17 +155,18 @@ class FillRun:
         generator = torch.Generator(device=torch.device(backend.device)).manual_seed(params.seed)
         ids = self.canvas.ids.clone()
         kept = torch.zeros(len(ids), dtype=torch.bool)
-        nfe = self._mask_revisions(ids, kept)
         stage_of = self._stages(ids)
+        work = Work(ids, stage_of)
+        session = open_session(backend, work, params)  # revision scoring and denoising share it
+        nfe = self._mask_revisions(ids, kept, session)
         total = planned_steps(stage_of, params, ids == backend.mask_id)
         trace: list[StepEvent] = []
         state = ["kept" if kept[p] else "masked" for p in range(len(ids))]
         conf: list[float | None] = [None] * len(ids)
         committed_total = 0
         rows_computed = 0
-        work = Work(ids, stage_of)
         try:
-            for record in denoise(backend, work, params, generator):
+            for record in denoise(backend, work, params, generator, session):
                 if self._cancel.is_set():
                     break
                 committed_total += len(record.positions)
@@ -186,7 +188,7 @@ class FillRun:
 
     # ------------------------------------------------------------ pieces
 
-    def _mask_revisions(self, ids: torch.Tensor, kept: torch.Tensor) -> int:
+    def _mask_revisions(self, ids: torch.Tensor, kept: torch.Tensor, session: Session) -> int:
         """Mask the least likely tokens of every revised range; returns the forward passes spent."""
         spans = [s for s in self.canvas.spans if s.hole.revise is not None]
         if not spans:
@@ -200,7 +202,7 @@ class FillRun:
             if len(rows) == 0:
                 continue
             probe[rows] = mask_id
-            probs = self.backend.logits(probe[None], rows)[0].softmax(-1).cpu()  # (R, V)
+            probs = session.logits(probe, rows).softmax(-1).cpu()  # (R, V)
             scores[rows] = probs.gather(-1, ids[rows][:, None]).squeeze(-1)
         for span in spans:
             n = max(1, round(span.hole.revise * span.length))
