@@ -112,6 +112,9 @@ class CanvasEditApp(App[int]):
             self.notify("A fill is running: cancel it (Esc) or let it finish before switching models.",
                         severity="warning")
             return
+        if editor.backend is None and editor.model_error is None:  # its own load would land after a switch
+            self.notify("The model is still loading; open the models screen when it is ready.", severity="warning")
+            return
         spec = self.model_override if self.model_override is not None else (self.settings.model.active or None)
         device = self.device_override or self.settings.model.device
         self.push_screen(

@@ -91,7 +91,9 @@ async def test_cancel_keeps_the_partial_for_the_next_pull(make_app, sample_path,
         hub.release.set()  # the stand-in sends one more chunk, after which the pull sees the cancel
         await wait_until(pilot, lambda: screen.pulling is None, what="the cancel")
         assert "cancelled" in str(screen.query_one("#models-status").content)
-        assert partial.exists() and {r["name"]: r for r in screen.rows}[NAME]["status"] == "partial"
+        await wait_until(pilot, lambda: {r["name"]: r for r in screen.rows}[NAME]["status"] == "partial",
+                         what="the list to show the partial download")
+        assert partial.stat().st_size == 100_000
     del hub.stall[(REPO, WEIGHTS)]
     hub.requests.clear()
     download.pull(entry())
