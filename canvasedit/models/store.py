@@ -163,9 +163,9 @@ def manifests(repo: str | None = None) -> list[Manifest]:
     folders = [_manifest_dir(repo)] if repo else sorted(p for p in root.glob("models--*") if p.is_dir())
     out = []
     for folder in folders:
+        repo_of_folder = folder.name[len("models--"):].replace("--", "/")
         for file in folder.glob("*.json"):
-            data = json.loads(file.read_text(encoding="utf-8"))
-            found = load_manifest(data["repo"], data["commit"])
+            found = load_manifest(repo_of_folder, file.stem)  # an unreadable one is a one-line ModelError
             if found is not None:
                 out.append(found)
     return sorted(out, key=lambda m: m.pulled_at, reverse=True)
