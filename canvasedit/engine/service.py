@@ -1,0 +1,200 @@
+"""One engine service for every front end: the model's lifecycle, fills with handles, one JSON schema.
+
+The editor's worker, the CLI and the HTTP server all go through ``EngineService``; none of them
+loads a backend or runs a ``FillRun`` by itself. The service owns the loaded backend (load, switch,
+close — a failed load leaves the previous model active), runs one fill at a time per model with a
+bounded queue (``ServiceBusy`` when it is full), and hands out a ``FillHandle`` per fill: iterate its
+``events()`` (in the caller's thread) for the passes, ``cancel()`` from anywhere, then read
+``result``. ``result_json`` / ``event_json`` are the one wire format of a fill (CLI ``--json``, the
+server, the remote engine)::
+
+    service = EngineService()
+    service.load(None)                                   # the bundled model (or a name, folder, .gguf)
+    handle = service.fill(text, [Hole(10, 10, 8)], config_layer, flag_layer)
+    for event in handle.events():
+        draw(event)
+    print(result_json(handle.result, service.backend))
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from canvasedit.engine.backends import Backend, open_backend
+from canvasedit.engine.canvas import Hole
+from canvasedit.engine.errors import BackendUnavailable, EngineError
+from canvasedit.engine.fill import FillResult, FillRun, StepEvent, fill
+from canvasedit.params import SamplerParams
+
+Opener = Callable[[Any, str], Backend]
+"""``(model: name | folder | .gguf | None, device) -> Backend``; slow (it reads weights)."""
+
+
+class ServiceBusy(EngineError, RuntimeError):
+    """Every slot of the fill queue is taken; try again in ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def open_model(model: Any, device: str = "auto") -> Backend:
+    """A catalog name, model folder or ``.gguf`` file (None: the bundled default) as a backend."""
+    from canvasedit.models.catalog import resolve_model
+
+    return open_backend(resolve_model(model), device=device)
+
+
+class EngineService:
+    """The loaded model and the fills that run on it; safe to use from several threads."""
+
+    def __init__(self, opener: Opener = open_model, max_waiting: int = 4, backend: Backend | None = None) -> None:
+        self._opener = opener
+        self._backend: Backend | None = backend
+        self._model_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
+        self.max_waiting = max_waiting
+        """Fills allowed to wait for the running one; one more is refused with ``ServiceBusy``."""
+        self._ids = itertools.count(1)
+
+    # -- the model -----------------------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend | None:
+        return self._backend
+
+    def require(self) -> Backend:
+        if self._backend is None:
+            raise BackendUnavailable("no model is loaded")
+        return self._backend
+
+    def load(self, model: Any, device: str = "auto") -> Backend:
+        """Load ``model`` and make it the active one; on any failure the previous model stays active."""
+        with self._model_lock:
+            new = self._opener(model, device)
+            with self._run_lock:  # never swap the model under a running fill
+                old, self._backend = self._backend, new
+            if old is not None and old is not new:
+                _close(old)
+            return new
+
+    def close(self) -> None:
+        with self._model_lock, self._run_lock:
+            if self._backend is not None:
+                _close(self._backend)
+                self._backend = None
+
+    # -- fills ---------------------------------------------------------------------------------------------
+
+    def params(self, *layers: Mapping[str, Any] | None) -> SamplerParams:
+        """The active family's recipe overridden by each layer in turn (config.toml, then flags or a request)."""
+        return SamplerParams.layered(self.require().recipe, *layers)
+
+    def fill(self, text: str, holes: Sequence[Hole], *layers: Mapping[str, Any] | None,
+             params: SamplerParams | None = None) -> FillHandle:
+        """A handle for a fill of ``holes``; bad holes or settings raise here, before any work."""
+        backend = self.require()
+        run = fill(text, holes, backend, params or self.params(*layers))
+        return FillHandle(self, run, next(self._ids))
+
+    @contextmanager
+    def _slot(self, timeout: float | None) -> Iterator[None]:
+        with self._waiting_lock:
+            if self._waiting >= self.max_waiting:
+                raise ServiceBusy(f"{self._waiting} fills are already waiting for the model; try again shortly")
+            self._waiting += 1
+        try:
+            acquired = self._run_lock.acquire(timeout=-1 if timeout is None else timeout)
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        if not acquired:
+            raise ServiceBusy("the model is busy with another fill; try again shortly")
+        try:
+            yield
+        finally:
+            self._run_lock.release()
+
+
+class FillHandle:
+    """One fill: iterate ``events()`` once, ``cancel()`` from any thread, then read ``result``."""
+
+    def __init__(self, service: EngineService, run: FillRun, fill_id: int) -> None:
+        self.service = service
+        self.run = run
+        self.id = fill_id
+        self.backend = run.backend
+
+    @property
+    def result(self) -> FillResult | None:
+        return self.run.result
+
+    @property
+    def cancelled(self) -> bool:
+        return self.run.cancelled
+
+    def cancel(self) -> None:
+        self.run.cancel()
+
+    def events(self, timeout: float | None = None) -> Iterator[StepEvent]:
+        """The fill's steps as they happen; waits (up to ``timeout``) while another fill holds the model."""
+        with self.service._slot(timeout):
+            yield from self.run
+
+    def wait(self, timeout: float | None = None) -> FillResult:
+        for _ in self.events(timeout):
+            pass
+        if self.run.result is None:
+            raise EngineError("the fill was cancelled before it finished")
+        return self.run.result
+
+
+def _close(backend: Backend) -> None:
+    close = getattr(backend, "close", None)
+    if close is not None:
+        close()
+
+
+# -- the wire format -------------------------------------------------------------------------------------------
+
+
+def event_json(event: StepEvent) -> dict[str, Any]:
+    """One step as the wire carries it: what changed (commits, re-masks, resizes) and the holes' text."""
+    return {
+        "step": event.step, "total_steps": event.total_steps, "nfe": event.nfe, "elapsed_s": round(event.elapsed, 4),
+        "committed": [{"hole": c.hole, "offset": c.offset, "token": c.token, "text": c.text,
+                       "confidence": round(c.confidence, 4)} for c in event.committed],
+        "remasked": [list(r) for r in event.remasked],
+        "resized": [list(r) for r in event.resized],
+        "holes": list(event.holes),
+    }
+
+
+def result_json(result: FillResult, backend: Backend, with_trace: bool = False) -> dict[str, Any]:
+    """A finished fill: the new document, each hole's text and range (character offsets and LINE:COL)."""
+    from canvasedit.document import LineIndex
+
+    index = LineIndex(result.text)
+    holes = []
+    for h in result.holes:
+        (l1, c1), (l2, c2) = index.position(h.start), index.position(h.end)
+        holes.append({
+            "index": h.index, "kind": h.kind, "text": h.text, "start": h.start, "end": h.end,
+            "original_start": h.original_start, "original_end": h.original_end,
+            "range": f"{l1}:{c1}-{l2}:{c2}", "tokens": len(h.tokens),
+        })
+    out: dict[str, Any] = {
+        "model": backend.model_name, "backend": backend.name, "device": backend.device,
+        "holes": holes, "nfe": result.nfe, "steps": result.steps,
+        "elapsed_s": round(result.elapsed, 4), "tokens_per_s": round(result.tokens_per_second, 2),
+        "sees_suffix": backend.layout.sees_suffix, "text": result.text,
+    }
+    if with_trace:
+        out["trace"] = [event_json(e) for e in result.trace]
+    return out
