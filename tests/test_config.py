@@ -100,7 +100,7 @@ def test_wrong_types_name_key_expected_type_and_file(tmp_path: Path, toml: str, 
         (
             Settings,
             {"sampler": {"algorithm": "greedy"}},
-            "sampler.algorithm must be one of low_confidence, margin, entropy, random",
+            "sampler.algorithm must be one of low_confidence, margin, entropy, random, origin",
         ),
         (Settings, {"sampler": {"temperature": -0.1}}, "sampler.temperature must be a finite number >= 0"),
         (Settings, {"sampler": {"top_k": -1}}, "sampler.top_k"),
@@ -186,5 +186,5 @@ def test_failed_save_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
 def test_algorithms_match_the_documented_set() -> None:
     from canvasedit.params import ALGORITHMS
 
-    assert ALGORITHMS == ("low_confidence", "margin", "entropy", "random")
+    assert ALGORITHMS == ("low_confidence", "margin", "entropy", "random", "origin")
     assert set(config.SAMPLER_KEYS) >= {"steps", "block_length", "algorithm", "schedule", "threshold"}
