@@ -35,7 +35,7 @@ def gqa_model(tmp_path_factory, tiny_model_dir):
 
 def test_header_carries_the_llada_hyperparameters_and_special_tokens(tmp_path, gqa_model):
     out = export_gguf(gqa_model, tmp_path / "m.gguf", "f32").path
-    reader, f = _fields(out)
+    _, f = _fields(out)
     config = json.loads((gqa_model / "config.json").read_text())
     assert f["general.architecture"] == "llada"
     assert f["llada.attention.causal"] is False and f["diffusion.shift_logits"] is False
@@ -50,7 +50,7 @@ def test_header_carries_the_llada_hyperparameters_and_special_tokens(tmp_path, g
 
 def test_padded_embedding_rows_become_unused_tokens(tmp_path, gqa_model):
     out = export_gguf(gqa_model, tmp_path / "m.gguf", "f32").path
-    reader, f = _fields(out)
+    _, f = _fields(out)
     vocab = tokenizer_size(gqa_model)
     tokens, types = f["tokenizer.ggml.tokens"], f["tokenizer.ggml.token_type"]
     assert len(tokens) == vocab + 5
@@ -165,3 +165,108 @@ def test_a_causal_architecture_is_refused(tmp_path):
     w.close()
     with pytest.raises(UnsupportedArchitecture, match="'llama'.*llada"):
         read_gguf_info(path)
+
+
+# -- Dream and LLaDA-MoE ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dream_export(tmp_path_factory):
+    from tests.families import make_dream
+
+    root = tmp_path_factory.mktemp("dream-gguf")
+    folder = make_dream(root / "model", "coder")  # slow-only tokenizer files: vocab.json + merges.txt
+    path = export_gguf(folder, root / "dream-f32.gguf", "f32").path
+    return folder, path, *_fields(path)  # gguf's reader takes seconds on a 150k vocabulary: read once
+
+
+@pytest.fixture(scope="module")
+def moe_export(tmp_path_factory):
+    from tests.families import make_llada_moe
+
+    root = tmp_path_factory.mktemp("moe-gguf")
+    folder = make_llada_moe(root / "model")
+    path = export_gguf(folder, root / "moe-f32.gguf", "f32").path
+    return folder, path, *_fields(path)
+
+
+def test_dream_header_tensors_and_vocabulary(dream_export):
+    folder, _, reader, f = dream_export
+    assert not (folder / "tokenizer.json").exists()
+    assert f["general.architecture"] == "dream" and f["dream.attention.causal"] is False
+    assert f["diffusion.shift_logits"] is True
+    assert f["dream.context_length"] == 2048  # Dream's usable context, not config.json's 131072
+    assert f["tokenizer.ggml.pre"] == "qwen2" and f["tokenizer.ggml.model"] == "gpt2"
+    assert f["tokenizer.ggml.mask_token_id"] == 151666 and f["tokenizer.ggml.bos_token_id"] == 151665
+    assert f["tokenizer.ggml.eos_token_id"] == 151643 and f["tokenizer.ggml.eot_token_id"] == 151645
+    tokens, types = f["tokenizer.ggml.tokens"], f["tokenizer.ggml.token_type"]
+    assert len(tokens) == 152064 and tokens[151665:151667] == ["<|beginoftext|>", "<|mask|>"]
+    assert tokens[:3] == ["!", '"', "#"] and tokens[151667] == "[PAD151667]"
+    assert types[151666] == gguf.TokenType.CONTROL and types[151667] == gguf.TokenType.UNUSED
+    assert types[128247] == gguf.TokenType.NORMAL and tokens[128247] == "</s>"  # ordinary text in Qwen2
+    assert len(f["tokenizer.ggml.merges"]) == 151387
+    model = load_model(folder).model
+    assert {t.name for t in reader.tensors} >= {"output.weight", "blk.1.attn_q.bias", "blk.1.attn_v.bias"}
+    assert len(reader.tensors) == 3 + 12 * model.args.n_layers
+    block = model.blocks[1]
+    # Qwen2 names as llama.cpp writes them, rotate-half kept: no row permutation
+    assert np.array_equal(_tensor(reader, "blk.1.attn_q.weight").data, block.attn.q_proj.weight.detach().numpy())
+    assert np.array_equal(_tensor(reader, "blk.1.attn_k.bias").data, block.attn.k_proj.bias.detach().numpy())
+
+
+def test_llada_moe_header_and_stacked_experts(moe_export):
+    folder, _, reader, f = moe_export
+    assert f["general.architecture"] == "llada-moe" and f["llada-moe.attention.causal"] is False
+    assert f["llada-moe.expert_count"] == 8 and f["llada-moe.expert_used_count"] == 2
+    assert f["llada-moe.expert_feed_forward_length"] == 32 and f["llada-moe.context_length"] == 8192
+    assert f["diffusion.shift_logits"] is False and f["tokenizer.ggml.pre"] == "bailingmoe2"
+    assert f["tokenizer.ggml.mask_token_id"] == 156895 and f["tokenizer.ggml.eot_token_id"] == 156896
+    assert f["tokenizer.ggml.eos_token_id"] == 156892
+    model = load_model(folder).model
+    assert len(reader.tensors) == 3 + 12 * model.args.n_layers
+    moe = model.blocks[1].mlp
+    for name, native in (("gate_exps", moe.gate_proj), ("up_exps", moe.up_proj), ("down_exps", moe.down_proj)):
+        assert np.array_equal(_tensor(reader, f"blk.1.ffn_{name}.weight").data, native.detach().numpy()), name
+    assert np.array_equal(_tensor(reader, "blk.1.ffn_gate_inp.weight").data, moe.router.weight.detach().numpy())
+    q_norm = model.blocks[1].attn.q_norm.weight.detach().numpy()
+    assert np.array_equal(_tensor(reader, "blk.1.attn_q_norm.weight").data, q_norm)
+    assert np.array_equal(_tensor(reader, "blk.1.attn_q.weight").data,
+                          model.blocks[1].attn.q_proj.weight.detach().numpy())  # no permutation
+
+
+@pytest.mark.parametrize("which", ["dream", "moe", "tiny"])
+def test_header_reader_agrees_with_ggufs_own_reader(request, which, tmp_path, tiny_model_dir):
+    if which == "tiny":
+        path = export_gguf(tiny_model_dir, tmp_path / "q.gguf", "q4_0").path
+        reader, f = _fields(path)
+    else:
+        _, path, reader, f = request.getfixturevalue(f"{which}_export")
+    info = read_gguf_info(path)
+    assert info.arch == f["general.architecture"]
+    types = np.array(f["tokenizer.ggml.token_type"])
+    assert np.array_equal(info.never_text, (types == gguf.TokenType.CONTROL) | (types == gguf.TokenType.UNUSED))
+    counts = {}
+    for t in reader.tensors:
+        if len(t.shape) > 1:
+            counts[t.tensor_type.name] = counts.get(t.tensor_type.name, 0) + 1
+    assert info.file_type == max(counts, key=counts.get)
+
+
+def test_a_header_cut_short_is_damaged(tmp_path, tiny_model_dir):
+    path = export_gguf(tiny_model_dir, tmp_path / "m.gguf", "f32").path
+    path.write_bytes(path.read_bytes()[:2000])  # inside the vocabulary
+    with pytest.raises(BadWeights, match="truncated|damaged"):
+        read_gguf_info(path)
+
+
+def test_a_split_llama_cpp_does_not_know_is_refused(tmp_path, tiny_model_dir):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    data = json.loads((folder / "tokenizer.json").read_text())
+    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": r"\p{N}{1,3}| ?\p{L}+|\s+"}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    (folder / "tokenizer.json").write_text(json.dumps(data))
+    with pytest.raises(BadModelConfig, match="split llama.cpp knows") as info:
+        export_gguf(folder, tmp_path / "x.gguf", "f16")
+    assert "\n" not in str(info.value)

@@ -138,8 +138,11 @@ class GGUFBackend:
         self.end_ids = (int(eot),) if eot not in (lib.LLAMA_TOKEN_NULL, self.mask_id) else ()
         # Never chosen: unused ids (an embedding padded past the vocabulary), the mask, and every
         # control token that does not end a hole (reserved and header tokens would reach the text).
-        attrs = np.array([lib.llama_vocab_get_attr(self._vocab, t) for t in range(self.n_vocab)], dtype=np.int64)
-        banned = (attrs & (lib.LLAMA_TOKEN_ATTR_UNUSED | lib.LLAMA_TOKEN_ATTR_CONTROL)) != 0
+        if info.never_text is not None and len(info.never_text) == self.n_vocab:
+            banned = info.never_text.copy()  # the file's own types: llama.cpp retypes some ordinary tokens
+        else:
+            attrs = np.array([lib.llama_vocab_get_attr(self._vocab, t) for t in range(self.n_vocab)], dtype=np.int64)
+            banned = (attrs & (lib.LLAMA_TOKEN_ATTR_UNUSED | lib.LLAMA_TOKEN_ATTR_CONTROL)) != 0
         banned[list(self.stop_ids)] = False
         banned[self.mask_id] = True
         self.banned = torch.from_numpy(banned)
