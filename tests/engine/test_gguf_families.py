@@ -91,10 +91,9 @@ def test_fills_give_the_same_tokens(pair):
     assert [[c.token for c in e.committed] for e in got.trace] == [[c.token for c in e.committed] for e in want.trace]
 
 
+@pytest.mark.parametrize("pair", ["dream"], indirect=True)  # only Dream's logits are shifted
 def test_a_hole_at_the_start_of_a_dream_document_reads_its_first_token_from_bos(pair):
     native, backend = pair
-    if native.spec.name != "dream":
-        pytest.skip("only Dream's logits are shifted")
     text = "import os\n"
     params = SamplerParams.layered(native.recipe, {"steps": 8})
     run = fill(text, [Hole(0, 0, 8)], backend, params)
