@@ -182,6 +182,22 @@ class SyntaxTree:
         """Whether the parser had to recover from syntax errors (the tree is still usable)."""
         return self._tree.root_node.has_error
 
+    def error_ranges(self) -> list[Range]:
+        """Character ranges of the nodes the parser could not place (ERROR) or had to invent (MISSING)."""
+        out: list[Range] = []
+        stack = [self._tree.root_node]
+        while stack:
+            node = stack.pop()
+            if node.is_error or node.is_missing:
+                out.append(self._span(node).range)
+            elif node.has_error:  # only subtrees that hold an error are worth descending into
+                stack.extend(reversed(node.children))
+        return sorted(out)
+
+    def has_error_in(self, start: int, end: int) -> bool:
+        """Whether an error node overlaps or touches ``[start, end]``."""
+        return any(a <= end and start <= b for a, b in self.error_ranges())
+
     def _span(self, node: tree_sitter.Node) -> Span:
         return Span(self._offsets.to_char(node.start_byte), self._offsets.to_char(node.end_byte), node.type)
 

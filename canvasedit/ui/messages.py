@@ -80,9 +80,16 @@ class FillFailed(Message, bubble=False):
 
 @dataclass
 class HolesChanged(Message):
-    """The canvas's holes were added, removed, resized or moved by an edit."""
+    """The canvas's holes were added, removed, resized, moved by an edit, filled or taken back."""
 
     count: int
     """How many holes there are now."""
-    removed_by_edit: int = 0
-    """How many holes an edit of their text just removed."""
+    removed: tuple[str, ...] = ()
+    """The states (``marked``, ``filling``, ``pending``) of the holes an edit just removed."""
+    reason: str = ""
+    """``undo`` / ``redo`` of a batch that changed holes; ``undo-fill`` when a fill's text was undone."""
+
+    @property
+    def removed_by_edit(self) -> int:
+        """How many marked holes an edit of their text just removed."""
+        return self.removed.count("marked")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from canvasedit.engine import StepEvent
 from canvasedit.ui.messages import FillCancelled, FillStep
+from tests.ui.conftest import step_event
 
 
 def event(step: int) -> StepEvent:
-    return StepEvent(step, 8, (), (), ("",), ((),), nfe=step, elapsed=0.1 * step)
+    return step_event(step, 8, ((),), nfe=step, elapsed=0.1 * step)
 
 
 def test_an_undrawn_pass_is_replaced_only_by_a_later_pass_of_the_same_fill() -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from canvasedit.config import Settings
 from canvasedit.document import load_document
-from canvasedit.engine import FilledHole, FillResult, Piece, SamplerParams, StepEvent
+from canvasedit.engine import Piece
 from canvasedit.ui.app import CanvasEditApp
-from tests.ui.conftest import PacedBackend
+from canvasedit.ui.holes import Proposal
+from tests.ui.conftest import PacedBackend, step_event
 
 EXAMPLE = Path(__file__).parents[2] / "samples" / "example.py"
 SIZE = (100, 32)
@@ -49,10 +50,14 @@ def test_editor_mid_fill(snap_compare, tiny_backend) -> None:
             Piece("░", "masked"),
         )
         insert = (Piece("\n", "done", 0.6), Piece("    ", "new", 0.9)) + (Piece("░", "masked"),) * 14
-        event = StepEvent(3, 8, (), (), ("", ""), (replace, insert), nfe=3, elapsed=0.25)
-        screen.fill_state = "filling"
-        screen.canvas.show_pass(event)
-        screen.status.set_progress("step 3/8 · NFE 3 · 24 tok/s · escape stops")
+        event = step_event(3, 8, (replace, insert), nfe=3, elapsed=0.25)
+        slots = screen.canvas.holes.slots
+        screen.canvas.set_state(slots, "filling")
+        # What start_fill and on_fill_step set for a running fill, without a model thread.
+        screen._active_fill, screen._fill_slots = 1, tuple(s.id for s in slots)
+        screen.canvas.show_pass(event, screen._fill_slots)
+        screen._progress = "step 3/8 · NFE 3 · 24 tok/s · escape stops"
+        screen._refresh_state()
         await pilot.pause()
 
     assert snap_compare(example_app(tiny_backend), terminal_size=SIZE, run_before=run_before)
@@ -63,21 +68,14 @@ def test_editor_pending_result(snap_compare, tiny_backend) -> None:
         await mark_two_holes(pilot)
         screen = pilot.app.screen
         canvas = screen.canvas
-        old = canvas.text
-        (a0, a1), (b0, _) = [(m.start, m.end) for m in canvas.holes]
         first = "sorted(stats.counts.items(), key=lambda kv: (-kv[1], kv[0]))"
         second = "\n    assert len(ranked) <= len(stats.counts)"
-        text = old[:a0] + first + old[a1:b0] + second + old[b0:]
-        shift = len(first) - (a1 - a0)
-        holes = (
-            FilledHole(0, "replace", first, a0, a0 + len(first), a0, a1, ()),
-            FilledHole(1, "insert", second, b0 + shift, b0 + shift + len(second), b0, b0, ()),
-        )
-        result = FillResult(text, holes, nfe=8, steps=8, elapsed=0.5, tokens_committed=40, trace=(), params=SamplerParams())
-        screen.fill_state = "pending"
-        screen.pending = result
-        canvas.show_result(result)
-        screen.status.set_progress("tab accept · escape reject · ctrl+r again · 8 steps · NFE 8 · 80 tok/s")
+        writes = [
+            (slot, text, Proposal(canvas.text[slot.start : slot.end], slot.mark, 1, i))
+            for i, (slot, text) in enumerate(zip(canvas.holes.slots, (first, second)))
+        ]
+        canvas.write_proposals(writes, fill_id=1)
+        screen._refresh_state()
         await pilot.pause()
 
     assert snap_compare(example_app(tiny_backend), terminal_size=SIZE, run_before=run_before)

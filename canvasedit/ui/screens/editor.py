@@ -2,9 +2,10 @@
 
     app.push_screen(EditorScreen(load_document("example.py")))
 
-File commands (open, save, save as), hole commands (mask, grow/shrink to a syntax node, resize,
-remove) and dialogs live here; running a fill and its accept/reject cycle live in
-``editor_fill.FillControl``. The model is loaded in a thread worker when the screen mounts
+The screen is assembled from mixins, one per concern: file commands, the model, the status bar,
+help and settings live here; hole and result keys in ``editor_holes.HoleCommands``, the fill
+cycle in ``editor_fill.FillControl``, moving around (go to line, find, find-and-mask) in
+``editor_nav.NavCommands``. The model is loaded in a thread worker when the screen mounts
 unless the app already holds one; until then, and if loading fails, the editor edits normally
 and fill commands explain why they cannot run.
 """
@@ -27,34 +28,53 @@ from textual.widgets import Footer, Header, TextArea
 from textual.widgets.text_area import LanguageDoesNotExist, ThemeDoesNotExist
 
 from canvasedit.config import ConfigError, Settings, save_settings
-from canvasedit.document import Document, DocumentError, load_document, save_document
+from canvasedit.document import (
+    Document,
+    DocumentError,
+    FileChangedOnDisk,
+    ReadOnlyFile,
+    from_editor,
+    load_document,
+    save_document,
+    to_editor,
+)
 from canvasedit.engine import EngineError
+from canvasedit.models.catalog import CATALOG, DEFAULT_MODEL
 from canvasedit.models.errors import ModelError
 from canvasedit.syntax import has_grammar
 from canvasedit.ui.filetypes import file_type
-from canvasedit.ui.holes import HoleMark, longer, shorter
+from canvasedit.ui.holes import PENDING
 from canvasedit.ui.messages import HolesChanged, ModelFailed, ModelLoaded
 from canvasedit.ui.screens.confirm import ConfirmScreen
-from canvasedit.ui.screens.editor_fill import FillControl
+from canvasedit.ui.screens.editor_holes import HoleCommands
+from canvasedit.ui.screens.editor_nav import NavCommands
+from canvasedit.ui.screens.editor_recovery import JOURNAL_SECONDS, RecoveryControl
 from canvasedit.ui.screens.help import HelpScreen
 from canvasedit.ui.screens.path_input import PathScreen
 from canvasedit.ui.screens.settings import SettingsScreen
-from canvasedit.ui.widgets import CanvasArea, PassesPanel, StatusBar
+from canvasedit.ui.vim import VimLayer
+from canvasedit.ui.widgets import CanvasArea, FindBar, PassesPanel, StatusBar
 
 if TYPE_CHECKING:
     from canvasedit.ui.app import CanvasEditApp
 
-_LINE_SEPARATORS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
-"""Characters TextArea splits lines at besides \\r and \\n (str.splitlines)."""
+REAL_MODEL = "qwen2.5-coder-0.5b-mdlm"
+"""The catalog entry the demo notice suggests: a small code-infilling model a laptop can run."""
+
+
+def pull_hint() -> str:
+    """The one command that gets a real model."""
+    name = REAL_MODEL if REAL_MODEL in CATALOG else next((n for n, e in CATALOG.items() if e.on_hub), None)
+    return f"canvasedit models pull {name}" if name else "canvasedit models list"
 
 
 # Explanations for the help screen and the command palette, by binding id.
 EXPLANATIONS = {
-    "save": "Write the file (atomically; encoding and line endings kept)",
-    "save_as": "Write the buffer to another path",
-    "open": "Open another file",
+    "save": "Write the file (atomically; encoding and line endings kept); results still waiting are left out",
+    "save_as": "Write the buffer to another path (tab completes the path)",
+    "open": "Open another file (tab completes the path)",
     "quit": "Quit; asks first when there are unsaved changes",
-    "undo": "Undo the last edit (an accepted fill is one step)",
+    "undo": "Undo the last edit (an accepted fill is one step, and its holes come back)",
     "redo": "Redo",
     "mask": "Turn the selection into a hole, or insert a hole of N tokens at the cursor",
     "grow": "Grow the selection to the enclosing syntax node",
@@ -62,19 +82,30 @@ EXPLANATIONS = {
     "hole_longer": "Make the hole under the cursor (or the next new hole) longer",
     "hole_shorter": "Make the hole under the cursor (or the next new hole) shorter",
     "remove_hole": "Remove the hole under the cursor (the text stays)",
-    "clear_holes": "Remove every hole (the text stays)",
-    "fill": "Fill all holes together (with no holes: the selection, or N tokens at the cursor)",
+    "clear_holes": "Remove every hole (the text stays); results waiting are kept",
+    "fill": "Fill the marked holes together (none: the selection, or N tokens at the cursor); typing goes on",
     "revise": "Let the model rewrite its least likely tokens of the selection",
-    "accept": "Accept the pending fill: one edit, one undo step (Tab indents otherwise)",
-    "reject": "Cancel the running fill, or reject the pending one (text unchanged); in the passes panel: back to the text",
-    "regenerate": "Fill the same holes again with the next seed",
+    "accept": "Accept every result waiting (Tab indents otherwise)",
+    "reject": "Cancel the running fill, or reject the results waiting (old text back, holes kept)",
+    "accept_hole": "Accept the result under the cursor",
+    "reject_hole": "Reject the result under the cursor",
+    "accept_word": "Accept the next word of the result under the cursor (moves a word otherwise)",
+    "accept_line": "Accept the next line of the result under the cursor",
+    "regenerate": "Fill again with the next seed: the result under the cursor, else all results, else the holes",
+    "recall": "Bring back the last rejected result",
+    "goto_line": "Go to LINE or LINE:COL",
+    "find": "Find as you type; enter / down next, up previous, ctrl+b masks every match",
+    "document_start": "Go to the start of the document",
+    "document_end": "Go to the end of the document",
+    "select_to_start": "Select to the start of the document",
+    "select_to_end": "Select to the end of the document",
     "passes": "Show or hide the passes panel (←/→ step through the passes)",
     "help": "This help",
     "settings": "Sampler, hole length, theme and model",
 }
 
 
-class EditorScreen(FillControl, Screen[None]):
+class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
     """Edit one document and fill its holes."""
 
     BINDINGS = [
@@ -92,7 +123,18 @@ class EditorScreen(FillControl, Screen[None]):
         Binding("ctrl+t,f8", "revise", "Revise", id="revise"),
         Binding("tab", "accept", "Accept", priority=True, id="accept"),
         Binding("escape", "escape", "Cancel/reject", priority=True, show=False, id="reject"),
+        Binding("alt+a", "accept_hole", "Accept hole", show=False, id="accept_hole"),
+        Binding("alt+r", "reject_hole", "Reject hole", show=False, id="reject_hole"),
+        Binding("ctrl+right", "accept_word", "Accept word", show=False, priority=True, id="accept_word"),
+        Binding("alt+right", "accept_line", "Accept line", show=False, priority=True, id="accept_line"),
         Binding("ctrl+r", "regenerate", "Again", id="regenerate"),
+        Binding("alt+z", "recall", "Recall rejected", show=False, id="recall"),
+        Binding("ctrl+l", "goto_line", "Go to line", show=False, id="goto_line"),
+        Binding("ctrl+f", "find", "Find", show=False, id="find"),
+        Binding("ctrl+home", "document_start", "Document start", show=False, id="document_start"),
+        Binding("ctrl+end", "document_end", "Document end", show=False, id="document_end"),
+        Binding("ctrl+shift+home", "document_start(True)", "Select to start", show=False, id="select_to_start"),
+        Binding("ctrl+shift+end", "document_end(True)", "Select to end", show=False, id="select_to_end"),
         Binding("f3", "toggle_passes", "Passes", id="passes"),
         Binding("f2", "settings", "Settings", id="settings"),
         Binding("f1", "help", "Help", id="help"),
@@ -109,12 +151,16 @@ class EditorScreen(FillControl, Screen[None]):
         super().__init__()
         self.document = document
         """The file as last loaded or saved (its ``text`` is what is on disk)."""
+        self.shown, self.line_map = to_editor(document.text, document.newline)
+        """The document as the canvas holds it (``\\n`` breaks, stand-ins such as ␌), and how its
+        lines map back to the file's own bytes (``newlines.from_editor``)."""
         self.backend = backend
         """The loaded model backend, or None while loading or after a failure."""
         self.model_error: str | None = None
         """Why the model is not available, when it is not."""
         self.hole_length = 32
         """Tokens in the next insertion hole."""
+        self._demo_noticed = False
         self._init_fill()
 
     @property
@@ -132,8 +178,9 @@ class EditorScreen(FillControl, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         with Horizontal(id="editor-main"):
-            yield CanvasArea(self.document.text, id="canvas", soft_wrap=False)
+            yield CanvasArea(self.shown, id="canvas", soft_wrap=False)
             yield PassesPanel(id="passes")
+        yield FindBar(id="find")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -145,7 +192,7 @@ class EditorScreen(FillControl, Screen[None]):
         self.hole_length = self.settings.editor.hole_length
         self._apply_theme()
         self._configure_canvas()
-        self._warn_line_separators(self.document.text)
+        self._configure_vim()
         self._show_file_state()
         self._show_holes()
         self._show_position()
@@ -154,6 +201,8 @@ class EditorScreen(FillControl, Screen[None]):
             self._model_ready(self.backend)
         else:
             self.load_model()
+        self.set_interval(JOURNAL_SECONDS, self.journal_now)
+        self.start_journal()
 
     def _configure_canvas(self) -> None:
         kind = file_type(self.document.path)
@@ -166,6 +215,17 @@ class EditorScreen(FillControl, Screen[None]):
             canvas.language = None
         canvas.soft_wrap = kind.prose and self.settings.editor.soft_wrap_prose
 
+    def _configure_vim(self) -> None:
+        if not getattr(self.settings.editor, "vim", False):
+            self.canvas.set_vim(None)
+            self.status.set_mode("")
+        elif self.canvas.vim is None:
+            self.canvas.set_vim(VimLayer(
+                self.canvas,
+                on_mode=lambda mode: self.status.set_mode(mode.upper()),
+                run_command=lambda name: self.call_next(self.run_action, name),
+            ))
+
     def _apply_theme(self) -> None:
         try:
             self.canvas.theme = self.settings.editor.theme
@@ -173,23 +233,14 @@ class EditorScreen(FillControl, Screen[None]):
             self.canvas.theme = "css"
             self.notify(f"unknown theme {self.settings.editor.theme!r}; using the app's colours", severity="warning")
 
-    def _warn_line_separators(self, text: str) -> None:
-        found = sorted({repr(c) for c in text if c in _LINE_SEPARATORS})
-        if found:
-            self.notify(
-                f"this file contains {', '.join(found)}, which the editor shows as line breaks; "
-                "saving will write them as line breaks",
-                severity="warning",
-                timeout=10,
-            )
-
     # ------------------------------------------------------------------ status
 
     def _show_file_state(self) -> None:
         name = self.document.path.name if self.document.path else "untitled"
         self.sub_title = f"{name} ●" if self.dirty else name
         kind = file_type(self.document.path)
-        self.status.set_file(f"{kind.label} · {self.document.encoding_label} · {self.document.newline_label}")
+        read_only = " · read-only" if self.document.read_only else ""
+        self.status.set_file(f"{kind.label} · {self.document.encoding_label} · {self.document.newline_label}{read_only}")
         self.status.dirty = self.dirty
 
     def _show_holes(self) -> None:
@@ -199,7 +250,8 @@ class EditorScreen(FillControl, Screen[None]):
 
     def _show_position(self) -> None:
         row, column = self.canvas.cursor_location
-        self.status.set_position(f"Ln {row + 1}, Col {column + 1}")
+        selected = self.selection_size()
+        self.status.set_position(f"Ln {row + 1}, Col {column + 1}" + (f" · {selected}" if selected else ""))
 
     def watch_dirty(self) -> None:
         self._show_file_state()
@@ -208,15 +260,28 @@ class EditorScreen(FillControl, Screen[None]):
         self.set_class(show, "-show-passes")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self.dirty = self.canvas.text != self.document.text
+        self._update_dirty()
+        self.text_changed_for_fill()
+
+    def _update_dirty(self) -> None:
+        # Against the text as shown when loaded or saved: one string comparison per keystroke,
+        # where mapping back to the file's bytes (from_editor) would cost a pass over every line.
+        self.dirty = self.canvas.committed_text() != self.shown
+
+    def document_text(self) -> str:
+        """What saving would write now: the canvas without the results waiting, in the file's own line breaks."""
+        return from_editor(self.canvas.committed_text(), self.line_map)
 
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
         self._show_position()
 
     def on_holes_changed(self, message: HolesChanged) -> None:
         self._show_holes()
-        if message.removed_by_edit:
-            self.status.set_progress(f"an edit changed the text of {message.removed_by_edit} hole(s); removed")
+        self._update_dirty()  # accepting a result changes what would be saved, not the text
+        self.refresh_bindings()  # what the footer offers depends on the holes (ctrl+r, tab)
+        if message.removed_by_edit and not message.reason:
+            self.set_summary(f"an edit changed the text of {message.removed_by_edit} hole(s); removed")
+        self.fill_holes_changed(message)
 
     # ------------------------------------------------------------------ the model
 
@@ -247,7 +312,11 @@ class EditorScreen(FillControl, Screen[None]):
         self.model_error = message.error
         self.status.model_state = "error"
         self.status.set_model("no model")
-        self.notify(f"{message.error}\nEditing works; filling needs a model.", title="Model not loaded", severity="error")
+        self.notify(
+            f"{message.error}\nEditing works; filling needs a model: {self.key_for('settings')} chooses another.",
+            title="Model not loaded",
+            severity="error",
+        )
 
     def _model_ready(self, backend: Any) -> None:
         self.backend = backend
@@ -255,7 +324,25 @@ class EditorScreen(FillControl, Screen[None]):
         self.canvas.token_counter = lambda text: len(backend.encode(text))
         self.canvas.refresh_holes()
         self.status.model_state = "ready"
-        self.status.set_model(f"{backend.model_name} · {backend.name}/{backend.device}")
+        demo = " (demo)" if self.is_demo_model else ""
+        self.status.set_model(f"{backend.model_name}{demo} · {backend.name}/{backend.device}")
+        self._show_position()
+
+    @property
+    def is_demo_model(self) -> bool:
+        """Whether the model filling holes is the small bundled one, which makes rough fills."""
+        return self.backend is not None and getattr(self.backend, "model_name", "") == DEFAULT_MODEL
+
+    def first_fill_notice(self) -> None:
+        """Once per session, after the demo model's first fill: say what it is and how to get a real one."""
+        if self.is_demo_model and not self._demo_noticed:
+            self._demo_noticed = True
+            self.notify(
+                f"{DEFAULT_MODEL} is a 6.9M-parameter demo model, so its fills are rough. "
+                f"For real results, in a terminal: {pull_hint()}",
+                title="Demo model",
+                timeout=15,
+            )
 
     # ------------------------------------------------------------------ keys
 
@@ -297,10 +384,11 @@ class EditorScreen(FillControl, Screen[None]):
         return commands
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "accept":
-            return self.fill_state == "pending"  # otherwise Tab reaches the canvas and indents
+        if action in ("accept", "accept_word", "accept_line"):
+            # Otherwise the key reaches the canvas: Tab indents, ctrl+right moves a word.
+            return bool(self.canvas.holes.in_state(PENDING)) if self.is_mounted else False
         if action == "regenerate":
-            return True if self.fill_state == "pending" else None
+            return bool(self.canvas.holes) if self.is_mounted else False  # not offered without a hole
         return True
 
     # ------------------------------------------------------------------ files
@@ -323,36 +411,56 @@ class EditorScreen(FillControl, Screen[None]):
         if path.exists() and path != self.document.path:
             self.app.push_screen(
                 ConfirmScreen(f"{path.name} exists. Replace it?", yes="Replace", no="Cancel"),
-                lambda replace_it: self.save_to(path) if replace_it else None,
+                lambda replace_it: self.save_to(path, allow_changed=True) if replace_it else None,
             )
         else:
             self.save_to(path)
 
-    def save_to(self, path: Path) -> bool:
-        """Write the text to ``path`` atomically; errors become notifications."""
-        document = replace(self.document, text=self.canvas.text, path=path)
+    def save_to(self, path: Path, *, allow_changed: bool = False, allow_read_only: bool = False) -> bool:
+        """Write the text to ``path`` atomically; errors become notifications, conflicts questions.
+
+        Results still waiting for accept are not written: the file gets the text they stand in
+        place of, as if they were rejected (they stay in the editor, waiting). A file another
+        program changed since it was opened, or a read-only one, is replaced only after a yes.
+        """
+        document = replace(self.document, text=self.document_text(), path=path)
         try:
-            save_document(document)
+            save_document(document, allow_changed=allow_changed, allow_read_only=allow_read_only)
+        except FileChangedOnDisk as exc:
+            self.app.push_screen(
+                ConfirmScreen(f"{exc}.\nReplace it with this buffer?", yes="Replace", no="Keep it"),
+                lambda yes: self.save_to(path, allow_changed=True, allow_read_only=allow_read_only) if yes else None,
+            )
+            return False
+        except ReadOnlyFile as exc:
+            self.app.push_screen(
+                ConfirmScreen(f"{exc}.\nWrite it anyway (it stays read-only)?", yes="Write", no="Cancel"),
+                lambda yes: self.save_to(path, allow_changed=allow_changed, allow_read_only=True) if yes else None,
+            )
+            return False
         except DocumentError as exc:
             self.notify(str(exc), title="Not saved", severity="error")
             return False
         renamed = path != self.document.path
         self.document = document
+        self.shown, self.line_map = self.canvas.committed_text(), to_editor(document.text, document.newline)[1]
         self.dirty = False
         if renamed:
             self._configure_canvas()
         self._show_file_state()
-        self.notify(f"saved {path.name}", timeout=2)
+        self.saved()
+        waiting = len(self.canvas.holes.in_state(PENDING))
+        note = f" (without the {waiting} result(s) waiting: accept them, then save)" if waiting else ""
+        self.notify(f"saved {path.name}{note}", timeout=3 if waiting else 2)
         return True
 
     def action_open(self) -> None:
         """Ask for a file to open (first asking to discard unsaved changes)."""
-        self.cancel_fill() or self.reject_fill()
         ask = partial(self.app.push_screen, PathScreen("Open file", f"{Path.cwd()}/"), self.open_path)
         if self.dirty:
             self.app.push_screen(
                 ConfirmScreen("Discard the unsaved changes?", yes="Discard", no="Keep editing"),
-                lambda discard: ask() if discard else None,
+                lambda discard: (self.forget_journal(), ask()) if discard else None,
             )
         else:
             ask()
@@ -369,121 +477,27 @@ class EditorScreen(FillControl, Screen[None]):
         self.open_document(document)
 
     def open_document(self, document: Document) -> None:
-        """Show ``document`` (holes, overlay and undo history start empty)."""
-        self.cancel_fill() or self.reject_fill()
+        """Show ``document`` (holes, results, notes and undo history start empty)."""
+        self.cancel_fill()
         self.document = document
-        self.canvas.load_text(document.text)
+        self.shown, self.line_map = to_editor(document.text, document.newline)
+        self.canvas.load_text(self.shown)
         self._configure_canvas()
         self.canvas.move_cursor((0, 0))
         self.passes.start([])
+        self._init_fill()
         self.dirty = False
         self._show_file_state()
-        self._warn_line_separators(document.text)
-
-    # ------------------------------------------------------------------ holes
-
-    def _idle(self) -> bool:
-        if self.fill_state == "idle":
-            return True
-        what = "A fill is running" if self.fill_state == "filling" else "A fill is waiting"
-        keys = self.key_for("reject") if self.fill_state == "filling" else f"{self.key_for('accept')} / {self.key_for('reject')}"
-        self.notify(f"{what}: {keys} first.", severity="warning", timeout=3)
-        return False
-
-    def action_mask(self) -> None:
-        """Mask the selection, or insert a hole of ``hole_length`` tokens at the cursor."""
-        if self._idle():
-            self.canvas.add_hole_at_cursor(self.hole_length)
-
-    def action_grow(self) -> None:
-        """Select the enclosing syntax node."""
-        if not self.canvas.grow_selection():
-            self.notify(f"No syntax tree for {file_type(self.document.path).label} files.", severity="warning", timeout=3)
-
-    def action_shrink(self) -> None:
-        """Undo the last grow of the selection."""
-        self.canvas.shrink_selection()
-
-    def _resize(self, step: Any) -> None:
-        if not self._idle():
-            return
-        mark = self.canvas.hole_at_cursor()
-        if mark is None or mark.revise is not None:
-            self.hole_length = step(self.hole_length)
-        else:
-            current = mark.length
-            if current is None:
-                counter = self.canvas.token_counter
-                current = counter(self.canvas.text[mark.start : mark.end]) if counter else self.hole_length
-            self.canvas.resize_hole(mark, step(current))
-        self._show_holes()
-
-    def action_hole_longer(self) -> None:
-        """Lengthen the hole under the cursor, or the next new hole."""
-        self._resize(longer)
-
-    def action_hole_shorter(self) -> None:
-        """Shorten the hole under the cursor, or the next new hole."""
-        self._resize(shorter)
-
-    def action_remove_hole(self) -> None:
-        """Remove the hole under the cursor."""
-        if not self._idle():
-            return
-        mark = self.canvas.hole_at_cursor()
-        if mark is None:
-            self.notify("The cursor is not on a hole.", severity="warning", timeout=3)
-        else:
-            self.canvas.remove_hole(mark)
-
-    def action_clear_holes(self) -> None:
-        """Remove every hole."""
-        if self._idle():
-            self.canvas.clear_holes()
-
-    # ------------------------------------------------------------------ fill keys
-
-    def _model_available(self, verb: str) -> bool:
-        if self.backend is None:
-            self.notify(f"Cannot {verb}: {self.model_error or 'the model is still loading'}", severity="warning")
-        return self.backend is not None
-
-    def action_fill(self) -> None:
-        """Fill all holes; with none, fill the selection or an insertion point at the cursor."""
-        if not self._idle() or not self._model_available("fill"):
-            return
-        if not self.canvas.holes:
-            self.canvas.add_hole_at_cursor(self.hole_length)
-        self.start_fill()
-
-    def action_revise(self) -> None:
-        """Re-mask the least likely tokens of the selection and let the model rewrite them."""
-        if not self._idle():
-            return
-        start, end = self.canvas.selection_offsets()
-        if start == end:
-            self.notify("Select the text to revise first.", severity="warning", timeout=3)
-            return
-        if not self._model_available("revise"):
-            return
-        fraction = self.settings.editor.revise_fraction
-        self.canvas.add_hole(HoleMark(start, end, revise=fraction))
-        self.start_fill()
-
-    def action_accept(self) -> None:
-        """Accept the pending fill."""
-        self.accept_fill()
-
-    def action_regenerate(self) -> None:
-        """Fill the pending holes again with another seed."""
-        if not self.regenerate_fill():
-            self.notify("Nothing to regenerate: fill first.", severity="warning", timeout=3)
+        self._refresh_state()
+        self.start_journal()
 
     def action_escape(self) -> None:
-        """Leave the passes panel; else cancel a running fill, reject a pending one, or drop the selection."""
+        """Leave a panel or the find bar; else cancel a running fill, reject the results, or drop the selection."""
         if not self.canvas.has_focus:
+            if self.find_bar.has_focus_within:
+                self.close_find()
             self.canvas.focus()
-        elif self.cancel_fill() or self.reject_fill():
+        elif self.canvas.vim_escape() or self.cancel_fill() or self.reject_fill():
             return
         elif not self.canvas.selection.is_empty:
             self.canvas.move_cursor(self.canvas.selection.end)
@@ -521,5 +535,6 @@ class EditorScreen(FillControl, Screen[None]):
         if settings.editor != old.editor:
             self._apply_theme()
             self._configure_canvas()
+            self._configure_vim()
         if settings.model != old.model:
             self.load_model()

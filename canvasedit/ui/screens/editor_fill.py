@@ -1,11 +1,17 @@
-"""The fill half of the editor screen: run a fill in a thread, stream its passes, accept or reject.
+"""The fill half of the editor screen: fills in a thread, passes streamed, results to accept or reject.
 
-``FillControl`` is mixed into ``EditorScreen`` and keeps the fill's state machine in one place:
+``FillControl`` is mixed into ``EditorScreen``. Each hole moves through states (``holes.Slot``):
 
-    idle ──fill/revise──▶ filling ──FillFinished──▶ pending ──Tab──▶ idle (one replace(), one undo step)
-                             │ Esc (cancel between passes)      │ Esc (reject) / ctrl+r (run again)
-                             ▼                                  ▼
-                           idle (text untouched)              idle / filling
+    marked ──fill / revise──▶ filling ──FillFinished──▶ pending ──Tab / alt+a / ctrl+→ word──▶ done
+      ▲                          │ Esc: cancelled         │ Esc / alt+r: rejected, the original text back
+      └──────────────────────────┴────────────────────────┘ ctrl+r: rejected and filled again, next seed
+
+Typing never waits: while a fill runs the user keeps editing and the holes follow; an edit inside
+a hole being filled drops that hole from the fill (its result is not written), and editing inside
+a proposal takes it over as it stands. A finished fill's text is written into the document as
+one undo step, so the preview is exactly what accepting keeps; undoing an accepted fill marks
+its holes again. Rejections count: the next fill of the same holes, or ctrl+r, uses the next seed
+(and samples, when the temperature is 0), so it does not hand back the same text.
 
 The engine runs in ``@work(thread=True, exclusive=True)``; it checks the worker's cancel flag and
 ``FillRun.cancel()`` between passes and only posts messages (``messages.py``). Each fill has an id,
@@ -21,7 +27,9 @@ from textual import work
 from textual.worker import get_current_worker
 
 from canvasedit.engine import EngineError, FillResult, FillRun, SamplerParams, StepEvent, fill
-from canvasedit.ui.messages import FillCancelled, FillFailed, FillFinished, FillStep
+from canvasedit.syntax import syntax_tree_for
+from canvasedit.ui.holes import FILLING, MARKED, PENDING, Proposal, Slot, changed_ranges
+from canvasedit.ui.messages import FillCancelled, FillFailed, FillFinished, FillStep, HolesChanged
 
 if TYPE_CHECKING:
     from canvasedit.config import Settings
@@ -29,12 +37,17 @@ if TYPE_CHECKING:
     from canvasedit.ui.widgets import CanvasArea, PassesPanel, StatusBar
 
 REGENERATE_TEMPERATURE = 0.8
-"""Temperature for "regenerate" when the configured one is 0: at 0 every seed gives the same text."""
+"""Temperature for a new attempt when the configured one is 0: at 0 every seed gives the same text."""
 
 
 def committed_tokens(event: StepEvent) -> int:
     """Tokens the model has written so far in this fill (kept tokens of a revision excluded)."""
     return sum(1 for hole in event.pieces for piece in hole if piece.state in ("new", "done"))
+
+
+def plural(n: int, word: str) -> str:
+    """``1 hole``, ``2 holes``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 class FillControl:
@@ -53,42 +66,64 @@ class FillControl:
         def set_class(self, add: bool, *names: str) -> object: ...
         def refresh_bindings(self) -> None: ...
         def key_for(self, binding_id: str) -> str: ...
+        def first_fill_notice(self) -> None: ...
 
     def _init_fill(self) -> None:
         self.pending: FillResult | None = None
-        """The finished fill waiting for accept or reject."""
+        """The last finished fill while any of its proposals wait for accept or reject."""
         self.steps_drawn = 0
         """Passes drawn on the canvas in the current fill (fewer than the trace when frames were coalesced)."""
+        self.attempt = 0
+        """Rejections and regenerations since the last accept: the next fill uses seed + attempt."""
+        self.last_rejected: list[tuple[int, str, Proposal]] = []
+        """``(slot id, text, proposal)`` of the last rejected results, which alt+z writes back."""
         self._fill_serial = 0
         self._active_fill: int | None = None
+        self._fill_slots: tuple[int, ...] = ()
         self._run: FillRun | None = None
-        self._last_params: SamplerParams | None = None
+        self._progress = ""
+        self._summary = ("", 0)
 
     # ------------------------------------------------------------------ starting
 
-    def start_fill(self, params: SamplerParams | None = None) -> bool:
-        """Fill every hole of the canvas jointly; False (with a notification) when it cannot start."""
+    def fill_params(self, attempt: int | None = None) -> SamplerParams:
+        """What the next fill uses: the family's recipe ← ``[sampler]``, seed moved on by ``attempt``."""
+        assert self.backend is not None
+        params = SamplerParams.layered(self.backend.recipe, self.settings.sampler)
+        attempt = self.attempt if attempt is None else attempt
+        if attempt:
+            params = replace(params, seed=params.seed + attempt, temperature=params.temperature or REGENERATE_TEMPERATURE)
+        return params
+
+    def start_fill(self, params: SamplerParams | None = None, slots: list[Slot] | None = None) -> bool:
+        """Fill the marked holes (or ``slots``) jointly; False (with a notification) when it cannot start."""
         if self.backend is None:
             self.notify("No model is loaded, so holes cannot be filled yet (see the status bar).", severity="warning")
             return False
-        if not self.canvas.holes:
+        if self._active_fill is not None:
+            self.notify(f"A fill is running: {self.key_for('reject')} cancels it.", severity="warning", timeout=3)
+            return False
+        slots = self.canvas.holes.in_state(MARKED) if slots is None else slots
+        if not slots:
             self.notify("There are no holes to fill.", severity="warning")
             return False
         try:
-            params = params or SamplerParams.layered(self.backend.recipe, self.settings.sampler)
-            run = fill(self.canvas.text, self.canvas.holes.to_engine(), self.backend, params)
+            params = params or self.fill_params()
+            run = fill(self.canvas.text, [slot.mark for slot in slots], self.backend, params)
         except EngineError as exc:
             self.notify(str(exc), title="Cannot fill", severity="error")
             return False
         self._fill_serial += 1
         self._active_fill = self._fill_serial
+        self._fill_slots = tuple(slot.id for slot in slots)
         self._run = run
-        self._last_params = params
-        self.pending = None
         self.steps_drawn = 0
-        self.fill_state = "filling"
-        self.passes.start([mark.kind for mark in self.canvas.holes])
-        self.status.set_progress(f"filling {len(self.canvas.holes)} hole(s)… {self.key_for('reject')} cancels")
+        self.canvas.set_state(slots, FILLING)
+        self.passes.start([slot.mark.kind for slot in slots])
+        self._progress = f"filling {plural(len(slots), 'hole')}… {self.key_for('reject')} cancels · typing goes on"
+        self._refresh_state()
+        if params.seed or params.temperature:
+            self.notify(f"seed {params.seed} · temperature {params.temperature:g}", title="Filling", timeout=2)
         self._fill_worker(run, self._fill_serial)
         return True
 
@@ -119,94 +154,253 @@ class FillControl:
             return
         event = message.event
         self.steps_drawn += 1
-        self.canvas.show_pass(event)
+        self.canvas.show_pass(event, self._fill_slots)
         self.passes.follow(event)
         speed = committed_tokens(event) / event.elapsed if event.elapsed > 0 else 0.0
-        self.status.set_progress(
+        self._progress = (
             f"step {event.step}/{event.total_steps} · NFE {event.nfe} · {speed:.0f} tok/s · "
             f"{self.key_for('reject')} stops"
         )
+        self._show_progress()
 
     def on_fill_finished(self, message: FillFinished) -> None:
         if message.fill_id != self._active_fill:
             return
         result = message.result
-        self._active_fill = None
-        self._run = None
-        self.pending = result
-        self.fill_state = "pending"
-        self.canvas.show_result(result)
-        self.passes.load(result.trace)
-        self.status.set_progress(
-            f"{self.key_for('accept')} accept · {self.key_for('reject')} reject · {self.key_for('regenerate')} again · "
-            f"{result.steps} steps · NFE {result.nfe} · {result.tokens_per_second:.0f} tok/s"
-        )
+        slots = self._fill_slots
+        writes = []
+        for hole in result.holes:
+            slot = self.canvas.holes.by_id(slots[hole.index])
+            if slot is None or slot.state != FILLING:
+                continue  # edited while the fill ran: its text is not what the model saw
+            original = self.canvas.text[slot.start : slot.end]
+            changes = changed_ranges(original, hole.text) if hole.kind == "revise" else None
+            writes.append((slot, hole.text, Proposal(original, slot.mark, message.fill_id, hole.index, changes=changes)))
+        self._end_run()
+        self._progress = ""
+        if writes:
+            before = self.canvas.text
+            self.canvas.write_proposals(writes, message.fill_id)
+            self._flag_parse_errors(before, message.fill_id)
+            self.pending = result
+            self.passes.load(result.trace)
+        self.set_summary(f"{result.steps} steps · NFE {result.nfe} · {result.tokens_per_second:.0f} tok/s")
+        self._refresh_state()
+        dropped = len(result.holes) - len(writes)
+        if dropped:
+            self.notify(
+                f"{plural(dropped, 'hole')} changed while the fill ran; {'its' if dropped == 1 else 'their'} "
+                "result was not written",
+                severity="warning",
+            )
+        if writes:
+            self.first_fill_notice()
 
     def on_fill_cancelled(self, message: FillCancelled) -> None:
         # The screen already went back to idle when Esc was pressed; this only confirms it.
         if message.fill_id == self._active_fill:
-            self._end_fill("fill cancelled; the text is unchanged")
+            self._stop_run("fill cancelled; the text is unchanged")
 
     def on_fill_failed(self, message: FillFailed) -> None:
         if message.fill_id != self._active_fill:
             return
         self.notify(message.error, title="Fill failed", severity="error")
-        self._end_fill("fill failed; the text is unchanged")
+        self._stop_run("fill failed; the text is unchanged")
+
+    def fill_holes_changed(self, message: HolesChanged) -> None:
+        """What an edit did to the fill cycle: holes dropped from a running fill, proposals taken over."""
+        if message.reason == "undo-fill":
+            self.set_summary("fill undone; its holes are marked again")
+        elif PENDING in message.removed and not message.reason:
+            self.set_summary("you edited a result, so it is kept as it stands")
+        if FILLING in message.removed and self._active_fill is not None:
+            if not self.canvas.holes.in_state(FILLING):
+                self.cancel_fill("every hole of the fill was edited; fill stopped")
+            else:
+                self.set_summary("an edited hole leaves the running fill; the others go on")
+        if self.pending is not None and not self.canvas.holes.in_state(PENDING):
+            self.pending = None
+        self._refresh_state()
+
+    def _flag_parse_errors(self, before: str, fill_id: int) -> None:
+        """Mark the proposals after which the file no longer parses where it did before.
+
+        Each proposal is judged on its own — the text before the fill with only that result in
+        it — so one broken hole does not taint the others through an error node spanning both.
+        """
+        language = self.canvas.syntax_language
+        old = syntax_tree_for(before, language)
+        if old is None:
+            return
+        for slot in self.canvas.holes.in_state(PENDING):
+            proposal = slot.proposal
+            if proposal is None or proposal.fill_id != fill_id:
+                continue
+            mark, text = proposal.mark, self.canvas.text[slot.start : slot.end]
+            alone = syntax_tree_for(before[: mark.start] + text + before[mark.end :], language)
+            if alone is None or not alone.has_errors:
+                continue
+            new_here = alone.has_error_in(mark.start, mark.start + len(text)) and not old.has_error_in(mark.start, mark.end)
+            if not old.has_errors or new_here:
+                self.canvas.set_proposal(slot, replace(proposal, parse_error=True))
+
+    # ------------------------------------------------------------------ state and status
 
     def watch_fill_state(self, state: str) -> None:
-        self.canvas.locked = state != "idle"
         self.status.fill_state = state
         self.set_class(state == "filling", "-filling")
         self.set_class(state == "pending", "-pending")
         self.refresh_bindings()
 
+    def _refresh_state(self) -> None:
+        pending = bool(self.canvas.holes.in_state(PENDING))
+        self.fill_state = "filling" if self._active_fill is not None else "pending" if pending else "idle"
+        self._show_progress()
+
+    def set_summary(self, text: str) -> None:
+        """A short note about what just happened; it goes away with the next edit."""
+        self._summary = (text, self.canvas.version)
+        self._show_progress()
+
+    def text_changed_for_fill(self) -> None:
+        """The text changed: a note about an earlier action no longer applies."""
+        if self._summary[0] and self._summary[1] != self.canvas.version:
+            self._summary = ("", 0)
+            self._show_progress()
+
+    def _show_progress(self) -> None:
+        parts = []
+        if self._progress:
+            parts.append(self._progress)
+        pending = self.canvas.holes.in_state(PENDING)
+        if pending:
+            flagged = sum(1 for s in pending if s.proposal is not None and s.proposal.parse_error)
+            waiting = f"{plural(len(pending), 'result')} waiting"
+            if flagged:
+                waiting += f" (⚠ {flagged} does not parse)"
+            parts.append(
+                f"{waiting} · {self.key_for('accept')} accept · {self.key_for('reject')} reject · "
+                f"{self.key_for('accept_hole')}/{self.key_for('reject_hole')} this hole · "
+                f"{self.key_for('accept_word')} word · {self.key_for('regenerate')} again"
+            )
+        if self._summary[0]:
+            parts.append(self._summary[0])
+        self.status.set_progress(" · ".join(parts))
+
     # ------------------------------------------------------------------ ending
 
-    def cancel_fill(self) -> bool:
+    def cancel_fill(self, summary: str = "fill cancelled; the text is unchanged") -> bool:
         """Stop a running fill before its next pass; the document stays exactly as it was."""
-        if self.fill_state != "filling":
+        if self._active_fill is None:
             return False
         if self._run is not None:
             self._run.cancel()
         self.workers.cancel_group(self, "fill")  # type: ignore[attr-defined]
-        self._end_fill("fill cancelled; the text is unchanged")
+        self._stop_run(summary)
         return True
 
-    def reject_fill(self) -> bool:
-        """Drop the pending result; the holes stay for another try."""
-        if self.fill_state != "pending":
+    def _stop_run(self, summary: str) -> None:
+        self._end_run()
+        self._progress = ""
+        self.set_summary(summary)
+        self._refresh_state()
+
+    def _end_run(self) -> None:
+        self._active_fill = None
+        self._run = None
+        filling = self.canvas.holes.in_state(FILLING)
+        self.canvas.clear_overlay()
+        self.canvas.set_state(filling, MARKED)
+
+    def _pending_slot(self, at_cursor_only: bool = False) -> Slot | None:
+        """The proposal under the cursor, else the first one after it, else the first one."""
+        slot = self.canvas.slot_at_cursor(PENDING)
+        if slot is not None or at_cursor_only:
+            return slot
+        pending = self.canvas.holes.in_state(PENDING)
+        cursor = self.canvas.offset_of(self.canvas.cursor_location)
+        return next((s for s in pending if s.start >= cursor), pending[0] if pending else None)
+
+    def reject_fill(self, slots: list[Slot] | None = None) -> bool:
+        """Put the original text back in place of the proposals (all, or ``slots``); the holes stay marked."""
+        pending = self.canvas.holes.in_state(PENDING) if slots is None else slots
+        if not pending:
             return False
-        self._end_fill("result rejected; the holes are still marked")
+        remembered = [(s.id, self.canvas.text[s.start : s.end], s.proposal) for s in pending if s.proposal is not None]
+        fills = {proposal.fill_id for _, _, proposal in remembered}
+        if slots is None and len(fills) == 1 and self.canvas.take_back_fill(fills.pop()):
+            # Undone from the history, as if the result had never been written; the holes the
+            # undo marked again are new slots, found by their marks.
+            by_mark = {s.mark: s.id for s in self.canvas.holes.in_state(MARKED)}
+            remembered = [(by_mark[p.mark], text, p) for _, text, p in remembered if p.mark in by_mark]
+        else:
+            self.canvas.reject_proposals(pending)  # each slot keeps its id, marked again
+        self.last_rejected = remembered
+        self.attempt += 1
+        n = len(remembered)
+        self.set_summary(
+            f"{plural(n, 'result')} rejected; the holes are still marked · {self.key_for('fill')} fills them "
+            f"with a new seed · {self.key_for('recall')} brings {'it' if n == 1 else 'them'} back"
+        )
+        self._refresh_state()
         return True
 
-    def accept_fill(self) -> bool:
-        """Write the pending result into the document as one undoable edit."""
-        result = self.pending
-        if self.fill_state != "pending" or result is None:
+    def accept_fill(self, slots: list[Slot] | None = None) -> bool:
+        """Keep the proposals (all, or ``slots``) as the document's text."""
+        pending = self.canvas.holes.in_state(PENDING) if slots is None else slots
+        if not pending:
             return False
-        self._end_fill(f"accepted · {self.key_for('undo')} undoes it")
-        try:
-            self.canvas.apply_result(result)
-        except ValueError as exc:
-            self.notify(str(exc), severity="error")
+        self.canvas.accept_proposals(pending)
+        if not self.canvas.holes.in_state(PENDING):
+            self.attempt = 0
+            self.pending = None
+        self.set_summary(f"accepted · {self.key_for('undo')} undoes it")
+        self._refresh_state()
+        return True
+
+    def accept_part(self, unit: str) -> bool:
+        """Accept the next word or line of the proposal under (or after) the cursor."""
+        slot = self._pending_slot()
+        if slot is None:
+            return False
+        self.canvas.accept_part(slot, unit)
+        if slot in self.canvas.holes.slots:
+            self.canvas.move_cursor(self.canvas.location_of(slot.start))
+        else:
+            self.canvas.move_cursor(self.canvas.location_of(slot.end))
+        self._refresh_state()
         return True
 
     def regenerate_fill(self) -> bool:
-        """Run the pending fill again with the next seed (sampling, so the text can change)."""
-        if self.fill_state != "pending" or self._last_params is None:
+        """Fill again with the next seed: the proposal under the cursor, else every proposal, else the marked holes."""
+        if self._active_fill is not None:
+            self.notify(f"A fill is running: {self.key_for('reject')} cancels it.", severity="warning", timeout=3)
+            return True
+        slot = self._pending_slot(at_cursor_only=True)
+        targets = [slot] if slot is not None else self.canvas.holes.in_state(PENDING)
+        if targets:
+            self.canvas.reject_proposals(targets)
+            ids = {s.id for s in targets}
+            again = [s for s in self.canvas.holes.in_state(MARKED) if s.id in ids]
+        else:
+            again = self.canvas.holes.in_state(MARKED)
+        if not again:
             return False
-        params = self._last_params
-        params = replace(params, seed=params.seed + 1, temperature=params.temperature or REGENERATE_TEMPERATURE)
-        self._end_fill("")
-        if self.start_fill(params):
-            self.notify(f"seed {params.seed} · temperature {params.temperature:g}", title="Regenerating", timeout=2)
+        self.attempt += 1
+        self.start_fill(slots=again)
         return True
 
-    def _end_fill(self, summary: str) -> None:
-        self._active_fill = None
-        self._run = None
-        self.pending = None
-        self.canvas.clear_overlay()
-        self.fill_state = "idle"
-        if summary:
-            self.status.set_progress(summary)
+    def recall_rejected(self) -> bool:
+        """Write the last rejected results back as proposals, where their holes are still marked."""
+        writes = []
+        for slot_id, text, proposal in self.last_rejected:
+            slot = self.canvas.holes.by_id(slot_id)
+            if slot is not None and slot.state == MARKED:
+                writes.append((slot, text, replace(proposal, mark=slot.mark, original=self.canvas.text[slot.start : slot.end])))
+        if not writes:
+            return False
+        self.last_rejected = []
+        self.canvas.write_proposals(writes, writes[0][2].fill_id)
+        self.set_summary("the last rejected result is back")
+        self._refresh_state()
+        return True

@@ -7,7 +7,10 @@ The sampler fields show what a fill will use: the active model family's ``recipe
 keep following the recipe, so switching to a model of another family brings its own defaults.
 Values are checked by the settings dataclasses themselves (``canvasedit.config``), so the dialog
 accepts exactly what ``config.toml`` accepts; a bad value is shown under the form and the dialog
-stays open. Enter or ctrl+s saves, Esc cancels. Writing the file is the caller's job.
+stays open. A newly chosen model must be there to load (a folder, a ``.gguf`` file, or a pulled
+catalog entry): a name that is not downloaded is refused with the command that pulls it, so it
+never becomes the saved model that every later launch fails to open. Enter or ctrl+s saves, Esc
+cancels. Writing the file is the caller's job. The fields scroll; the buttons stay in view.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from canvasedit.config import ConfigError, Settings
+from canvasedit.models.catalog import find, resolve_model
+from canvasedit.models.errors import ModelError
 from canvasedit.params import ALGORITHMS, ParamsError, SamplerParams
 
 THEMES = ("monokai", "dracula", "vscode_dark", "github_light", "css")
@@ -43,6 +48,25 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def check_model(spec: str) -> None:
+    """Raise ``ConfigError`` unless ``spec`` names a model that is there to load, saying how to get it."""
+    try:
+        resolve_model(spec)
+    except ModelError as exc:
+        found = find(spec)
+        if found is not None and found[0].on_hub:
+            raise ConfigError(
+                f"{spec} is not downloaded yet; in a terminal run: canvasedit models pull {spec} "
+                "(or enter a model folder or .gguf file)"
+            ) from None
+        if found is None:
+            raise ConfigError(
+                f"no model folder, .gguf file or catalog entry named {spec!r} "
+                "(canvasedit models list shows the catalog)"
+            ) from None
+        raise ConfigError(str(exc)) from None
+
+
 class SettingsScreen(ModalScreen[Settings | None]):
     """Edit a copy of the settings; dismisses with the new settings, or None on cancel."""
 
@@ -59,9 +83,9 @@ class SettingsScreen(ModalScreen[Settings | None]):
         """The sampler values shown: the family's recipe overridden by config.toml."""
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog-box settings-box"):
+        with Vertical(classes="dialog-box settings-box"):
             yield Label("Settings", classes="dialog-question")
-            with Grid(id="settings-grid"):
+            with VerticalScroll(id="settings-fields"), Grid(id="settings-grid"):
                 yield Label("Algorithm (which masks to commit first)")
                 yield Select(
                     [(name.replace("_", " "), name) for name in ALGORITHMS],
@@ -82,6 +106,14 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     allow_blank=False,
                     compact=True,
                     id="theme",
+                )
+                yield Label("Vim keys (normal / insert / visual)")
+                yield Select(
+                    [("off", False), ("on", True)],
+                    value=bool(getattr(self.settings.editor, "vim", False)),
+                    allow_blank=False,
+                    compact=True,
+                    id="vim",
                 )
             yield Label("", id="settings-error")
             with Horizontal(classes="dialog-buttons"):
@@ -115,6 +147,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
             changes[section][name] = value
         changes["sampler"]["algorithm"] = self.query_one("#algorithm", Select).value
         changes["editor"]["theme"] = self.query_one("#theme", Select).value
+        if hasattr(self.settings.editor, "vim"):
+            changes["editor"]["vim"] = bool(self.query_one("#vim", Select).value)
         sampler = dict(self.settings.sampler)
         for name, value in changes.pop("sampler").items():
             if value != self.shown[name]:  # only what the user changed becomes an override
@@ -123,6 +157,9 @@ class SettingsScreen(ModalScreen[Settings | None]):
             SamplerParams.layered(sampler)
         except ParamsError as exc:
             raise ConfigError(str(exc)) from None
+        model = str(changes["model"]["active"])
+        if model and model != self.settings.model.active:
+            check_model(model)
         return replace(
             self.settings, sampler=sampler, **{name: replace(sections[name], **changes[name]) for name in sections}
         )

@@ -1,19 +1,21 @@
-"""The canvas: a code-editor TextArea that also draws holes and the passes of a running fill.
+"""The canvas: a code-editor TextArea that also draws holes, the passes of a running fill and proposals.
 
     canvas = CanvasArea(text, language="python", syntax_language="python")
-    canvas.add_hole_at_cursor(32)        # an insertion point, drawn with its length "⟨32⟩"
-    canvas.locked = True                 # while a fill runs: no edits, no cursor
-    canvas.show_pass(step_event)         # masked glyphs, this pass's tokens, low confidence dimmed
-    canvas.show_result(fill_result)      # the pending change
-    canvas.apply_result(fill_result)     # one replace() = one undo step
+    canvas.add_hole_at_cursor(32)             # an insertion point, drawn with its length "⟨32⟩"
+    canvas.show_pass(step_event, slot_ids)    # masked glyphs, this pass's tokens, low confidence dimmed
+    canvas.write_proposals(writes, fill_id)   # a finished fill's text, in the document, one undo step
 
-Nothing here writes the document until ``apply_result``. Passes are drawn as an overlay: TextArea
-asks ``get_line`` for each visible row, and this class answers with the row as it would read
-with the holes' current text spliced in (``overlay.layout_rows``), then clears TextArea's line
-cache. Streaming into the document instead would re-highlight the whole file and add an undo step
-on every pass. Two private TextArea attributes are used, as its own docs suggest for extra
-styling: ``_line_cache`` (rendered rows, keyed without our state) and ``_highlights`` (per-row
-syntax spans, which would land on the wrong columns of a row whose text the overlay changed).
+Editing never stops: while a fill runs the user keeps typing, and the holes (``holes.HoleSet``)
+follow every edit. Passes are drawn as an overlay: TextArea asks ``get_line`` for each visible
+row, and this class answers with the row as it would read with the holes' current text spliced
+in (``overlay.layout_rows``), then clears TextArea's line cache. Streaming into the document
+instead would re-highlight the whole file and add an undo step on every pass. A finished fill is
+written into the document (``hole_edits.HoleEditing``), so what waits for accept looks exactly
+like what accepting keeps, line breaks and syntax colours included.
+
+Two private TextArea attributes are used, as its own docs suggest for extra styling:
+``_line_cache`` (rendered rows, keyed without our state) and ``_highlights`` (per-row syntax spans,
+which would land on the wrong columns of a row whose text the overlay changed).
 """
 
 from __future__ import annotations
@@ -26,21 +28,27 @@ from typing import Any
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Offset, Size
-from textual.reactive import reactive
 from textual.widgets import TextArea
-from textual.widgets.text_area import Edit, EditResult
 
-from canvasedit.engine import FillResult, StepEvent
+from canvasedit.engine import StepEvent
 from canvasedit.syntax import SelectionStack, SyntaxTree, Utf8Offsets, syntax_tree_for
 from canvasedit.ui.highlight import PygmentsHighlighter
-from canvasedit.ui.holes import HoleMark, HoleSet, edit_region
-from canvasedit.ui.messages import HolesChanged
+from canvasedit.ui.holes import FILLING, MARKED, PENDING, HoleMark, Slot
 from canvasedit.ui.overlay import Seg, VirtualSpan, layout_rows, piece_state
+from canvasedit.ui.vim import VimLayer
+from canvasedit.ui.widgets.hole_edits import HoleEditing
 
 HOLE_COLOURS = 6
 """Distinct hole backgrounds (``canvas--hole-0`` … ``canvas--hole-5``), reused in document order."""
+HOLE_BACKGROUNDS = ("#005f87", "#5f5faf", "#005f5f", "#875f00", "#87005f", "#5f8700")
+"""Colours of the xterm 256-colour cube (24, 61, 23, 94, 89, 64), so a terminal without true colour
+shows each exactly and no two holes share a colour; white text reads on all of them."""
+MODIFIERS = ("alt+", "ctrl+", "meta+", "super+", "hyper+")
+"""Key prefixes that never type text: a terminal sends alt+x as ESC x, which Textual delivers as
+key ``alt+x`` with character ``x``; TextArea would insert the x before any binding could run."""
 FULL_HIGHLIGHT_LINES = 2_000
 """Up to this many lines the whole file is highlighted after each edit, as TextArea does; longer
 files highlight only the rows within ``HIGHLIGHT_MARGIN`` of the view."""
@@ -49,23 +57,20 @@ HIGHLIGHT_MARGIN = 150
 Location = tuple[int, int]
 
 
-class CanvasArea(TextArea):
-    """A TextArea with holes, a pass overlay and selection growing along the syntax tree."""
+class CanvasArea(HoleEditing, TextArea):
+    """A TextArea with holes, a pass overlay, proposals and selection growing along the syntax tree."""
 
-    DEFAULT_CSS = """
-    CanvasArea > .canvas--hole-0 { background: #3d5a80; }
-    CanvasArea > .canvas--hole-1 { background: #6a4c93; }
-    CanvasArea > .canvas--hole-2 { background: #2a7f62; }
-    CanvasArea > .canvas--hole-3 { background: #8c5a2b; }
-    CanvasArea > .canvas--hole-4 { background: #7a3b57; }
-    CanvasArea > .canvas--hole-5 { background: #4f6d2f; }
+    DEFAULT_CSS = "\n".join(
+        f"CanvasArea > .canvas--hole-{i} {{ background: {colour}; }}" for i, colour in enumerate(HOLE_BACKGROUNDS)
+    ) + """
     CanvasArea > .canvas--label { color: #ffffff; text-style: bold; }
-    CanvasArea > .canvas--masked { color: #9a9a9a; }
-    CanvasArea > .canvas--new { color: #ffffff; background: #c0392b; text-style: bold; }
-    CanvasArea > .canvas--done { color: #f0f0f0; }
+    CanvasArea > .canvas--masked { color: #a8a8a8; }
+    CanvasArea > .canvas--new { color: #ffffff; background: #af0000; text-style: bold; }
+    CanvasArea > .canvas--done { color: #eeeeee; }
     CanvasArea > .canvas--low { color: #8a8a8a; text-style: italic; }
     CanvasArea > .canvas--kept { color: #d0d0d0; }
-    CanvasArea > .canvas--pending { color: #ffffff; text-style: underline; }
+    CanvasArea > .canvas--pending { text-style: underline; }
+    CanvasArea > .canvas--warning { color: #ffd75f; text-style: bold; }
     """
 
     COMPONENT_CLASSES = {f"canvas--hole-{i}" for i in range(HOLE_COLOURS)} | {
@@ -76,15 +81,13 @@ class CanvasArea(TextArea):
         "canvas--low",
         "canvas--kept",
         "canvas--pending",
+        "canvas--warning",
     }
 
     BINDINGS = [
         Binding("ctrl+z,super+z", "undo", "Undo", show=False, id="undo"),
         Binding("ctrl+y,super+y", "redo", "Redo", show=False, id="redo"),
     ]
-
-    locked: reactive[bool] = reactive(False, init=False)
-    """True while a fill runs or waits for accept/reject: the document cannot change."""
 
     def __init__(
         self,
@@ -101,9 +104,10 @@ class CanvasArea(TextArea):
         self._decor: tuple[dict[int, list[tuple[int, int, str]]], dict[int, list[tuple[str, str]]]] | None = None
         self._styles: dict[str, Style] = {}
         self._version = 0
+        self._text_cache: tuple[int, str] | None = None
         self._highlight_window: tuple[int, int] | None = None
-        self.holes = HoleSet()
-        """The holes, in document order."""
+        self._pass: tuple[StepEvent, tuple[int, ...]] | None = None
+        self._init_holes()
         kwargs.setdefault("tab_behavior", "indent")
         kwargs.setdefault("show_line_numbers", True)
         super().__init__(text, language=language, **kwargs)
@@ -116,8 +120,22 @@ class CanvasArea(TextArea):
         self._tree: tuple[int, SyntaxTree | None] | None = None
         self._pygments: PygmentsHighlighter | None = None
         self.set_pygments(pygments_lexer)
+        self.vim: VimLayer | None = None
+        """The modal layer when ``[editor] vim`` is on."""
 
     # ------------------------------------------------------------------ offsets
+
+    @property
+    def text(self) -> str:
+        """The whole text (cached until the next edit: TextArea asks for it on every row it draws)."""
+        cached = self._text_cache
+        if cached is None or cached[0] != self._version:
+            cached = self._text_cache = (self._version, self.document.text)
+        return cached[1]
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.load_text(value)
 
     @property
     def version(self) -> int:
@@ -152,48 +170,43 @@ class CanvasArea(TextArea):
         self.move_cursor(self.location_of(start))
         self.move_cursor(self.location_of(end), select=True)
 
-    # ------------------------------------------------------------------ edits
+    # ------------------------------------------------------------------ keys and text
 
-    def edit(self, edit: Edit) -> EditResult:
-        """Perform an edit and move, keep or drop the holes it affects."""
-        if not self.holes:
-            result = super().edit(edit)
-            self._text_changed()
-            return result
-        top, bottom = sorted((edit.from_location, edit.to_location))
-        start, old_end = self.offset_of(top), self.offset_of(bottom)
-        result = super().edit(edit)
-        self._text_changed()
-        removed = self.holes.track_edit(start, old_end, self.offset_of(result.end_location))
-        self._holes_changed(removed)
-        return result
+    async def _on_key(self, event: events.Key) -> None:
+        if self.vim is not None and self.vim.consumes_text and self.vim.key(event.key, event.character):
+            event.stop()
+            event.prevent_default()
+            return
+        if event.key.startswith(MODIFIERS) and event.key != event.character:
+            # Not text: keep TextArea from inserting the character, and let the key bubble up
+            # to the bindings (prevent_default only stops the handlers of base classes).
+            event.prevent_default()
 
-    def undo(self) -> None:
-        """Undo the last batch of edits, unless a fill is running or pending."""
-        if not self.locked:
-            self._through_history(super().undo)
+    def check_consume_key(self, key: str, character: str | None = None) -> bool:
+        # Textual drops the screen's bindings for keys the focused widget says it may type.
+        # Tab accepts the results waiting, so it is not ours while there are any.
+        if key == "tab" and self.holes.in_state(PENDING):
+            return False
+        return super().check_consume_key(key, character)
 
-    def redo(self) -> None:
-        """Redo the last undone batch of edits, unless a fill is running or pending."""
-        if not self.locked:
-            self._through_history(super().redo)
+    def vim_escape(self) -> bool:
+        """Esc in vim insert or visual mode goes back to normal mode (True); False otherwise."""
+        return self.vim.escape() if self.vim is not None else False
 
-    def _through_history(self, step: Callable[[], None]) -> None:
-        # TextArea replays history without calling edit(), so find what changed by comparison.
-        before = self.text if self.holes else None
-        step()
-        self._text_changed()
-        if before is not None:
-            after = self.text
-            if after != before:
-                removed = self.holes.track_edit(*edit_region(before, after))
-                self._holes_changed(removed)
+    def set_vim(self, layer: VimLayer | None) -> None:
+        """Turn the vim layer on (a ``VimLayer`` on this canvas) or off (None)."""
+        self.vim = layer
+        if layer is not None:
+            layer.set_mode(layer.mode)
 
     def load_text(self, text: str) -> None:
         """Replace the whole text (new file): forgets holes, overlay and undo history."""
         self.holes.clear()
+        self._records = []
+        self._pass = None
         self._overlay = None
         self._hidden_highlights = {}
+        self._text_changed()
         super().load_text(text)
         self._text_changed()
         self._holes_changed()
@@ -204,12 +217,6 @@ class CanvasArea(TextArea):
 
     # ------------------------------------------------------------------ holes
 
-    def add_hole(self, mark: HoleMark) -> list[HoleMark]:
-        """Add a hole, replacing the holes it overlaps (returned)."""
-        removed = self.holes.add(mark)
-        self._holes_changed()
-        return removed
-
     def add_hole_at_cursor(self, length: int) -> HoleMark:
         """Mask the selection, or insert a hole of ``length`` tokens at the cursor."""
         start, end = self.selection_offsets()
@@ -218,36 +225,36 @@ class CanvasArea(TextArea):
         self.move_cursor(self.selection.end)  # drop the selection so the hole's colour shows
         return mark
 
-    def hole_at_cursor(self) -> HoleMark | None:
+    def hole_at_cursor(self, state: str | None = None) -> HoleMark | None:
         """The hole the cursor is on (an insertion point exactly there, or inside a range)."""
-        return self.holes.at(self.offset_of(self.cursor_location))
+        return self.holes.at(self.offset_of(self.cursor_location), state)
 
-    def resize_hole(self, mark: HoleMark, length: int) -> HoleMark:
-        """Give ``mark`` an explicit length in tokens."""
-        new = HoleMark(mark.start, mark.end, length=length, revise=mark.revise)
-        self.holes.swap(mark, new)
-        self._holes_changed()
-        return new
+    def slot_at_cursor(self, state: str | None = None) -> Slot | None:
+        """The slot the cursor is on, optionally only one in ``state``."""
+        return self.holes.slot_at(self.offset_of(self.cursor_location), state)
 
-    def remove_hole(self, mark: HoleMark) -> None:
-        """Forget one hole; the text is untouched."""
-        self.holes.remove(mark)
-        self._holes_changed()
-
-    def clear_holes(self) -> None:
-        """Forget every hole; the text is untouched."""
-        self.holes.clear()
-        self._holes_changed()
-
-    def hole_label(self, mark: HoleMark) -> str:
-        """``⟨32⟩`` for 32 tokens, ``⟨~12⟩`` for a range's own token count, ``⟨revise 30%⟩``."""
+    def hole_label(self, slot: Slot | HoleMark) -> str:
+        """``⟨32⟩`` for 32 tokens, ``⟨~12⟩`` for a range's own token count, ``⟨revise 30%⟩``; for a
+        proposal, what to know before accepting it (``⟨⚠ does not parse⟩``, a revision's changes)."""
+        if isinstance(slot, Slot) and slot.state == PENDING and slot.proposal is not None:
+            proposal = slot.proposal
+            notes = []
+            if proposal.changes is not None:
+                n = len(proposal.changes)
+                notes.append("no change" if n == 0 else "1 change" if n == 1 else f"{n} changes")
+            if slot.start == slot.end:
+                notes.append("empty")
+            if proposal.parse_error:
+                notes.append("⚠ does not parse")
+            return f"⟨{' · '.join(notes)}⟩" if notes else ""
+        mark = slot.mark if isinstance(slot, Slot) else slot
         if mark.revise is not None:
             return f"⟨revise {mark.revise:.0%}⟩"
         if mark.length is not None:
             return f"⟨{mark.length}⟩"
         if self.token_counter is None:
             return "⟨~?⟩"
-        text = self.get_text_range(self.location_of(mark.start), self.location_of(mark.end))
+        text = self.text[mark.start : mark.end]
         return f"⟨~{self.token_counter(text)}⟩"
 
     def refresh_holes(self) -> None:
@@ -255,14 +262,15 @@ class CanvasArea(TextArea):
         self._decor = None
         self._repaint()
 
-    def _holes_changed(self, removed_by_edit: int = 0) -> None:
+    def _holes_redrawn(self) -> None:
         self._decor = None
+        if self._pass is not None:
+            self._layout_pass()
         # TextArea paints the cursor row's background over whatever get_line returns, which would
         # hide a hole on that row; the hole colours matter more while there are holes.
         self.highlight_cursor_line = not self.holes
         self._refresh_size()
         self._repaint()
-        self.post_message(HolesChanged(len(self.holes), removed_by_edit))
 
     # ------------------------------------------------------------------ selection growing
 
@@ -286,77 +294,53 @@ class CanvasArea(TextArea):
 
     # ------------------------------------------------------------------ the overlay
 
-    def watch_locked(self, locked: bool) -> None:
-        if locked:
-            self.move_cursor(self.selection.end)
-        self.read_only = locked
-        self.show_cursor = not locked
-        self.set_class(locked, "-locked")
-
     @property
     def overlay_active(self) -> bool:
-        """Whether passes or a pending result are drawn over the holes."""
+        """Whether the passes of a running fill are drawn over its holes."""
         return self._overlay is not None
 
-    def show_pass(self, event: StepEvent) -> None:
-        """Draw one pass of the running fill over the holes."""
+    def show_pass(self, event: StepEvent, slot_ids: tuple[int, ...]) -> None:
+        """Draw one pass of the running fill over its holes (``slot_ids``: the fill's holes in order)."""
+        self._pass = (event, slot_ids)
+        self._layout_pass()
+        self._decor = None
+        self._refresh_size()
+        self._repaint()
+
+    def _layout_pass(self) -> None:
+        assert self._pass is not None
+        event, slot_ids = self._pass
         spans = []
-        for i, (mark, pieces) in enumerate(zip(self.holes, event.pieces)):
+        for slot_id, pieces in zip(slot_ids, event.pieces):
+            slot = self.holes.by_id(slot_id)
+            if slot is None or slot.state != FILLING:
+                continue  # edited away while the fill ran
+            colour = f"hole-{self.holes.index(slot) % HOLE_COLOURS}"
             parts: list[tuple[str, str]] = []
             for piece in pieces:
-                style = f"hole-{i % HOLE_COLOURS} {piece_state(piece)}"
+                style = f"{colour} {piece_state(piece)}"
                 if parts and parts[-1][1] == style:
                     parts[-1] = (parts[-1][0] + piece.text, style)
                 else:
                     parts.append((piece.text, style))
-            spans.append(VirtualSpan(self.location_of(mark.start), self.location_of(mark.end), tuple(parts)))
-        self._set_overlay(spans)
-
-    def show_result(self, result: FillResult) -> None:
-        """Draw a finished fill's text in place of the holes, waiting for accept or reject."""
-        spans = [
-            VirtualSpan(
-                self.location_of(hole.original_start),
-                self.location_of(hole.original_end),
-                ((hole.text, f"hole-{i % HOLE_COLOURS} pending"),),
-            )
-            for i, hole in enumerate(result.holes)
-        ]
-        self._set_overlay(spans)
+            spans.append(VirtualSpan(self.location_of(slot.start), self.location_of(slot.end), tuple(parts)))
+        self._set_overlay(spans, repaint=False)
 
     def clear_overlay(self) -> None:
-        """Show the document as it is again."""
+        """Stop drawing passes: the holes show as marks again."""
+        self._pass = None
         self._set_overlay(None)
+        self._decor = None
 
-    def apply_result(self, result: FillResult) -> None:
-        """Write a fill into the document as one ``replace()``, which is one undo step.
-
-        The replaced range runs from the first hole to the last; everything between them comes
-        back byte for byte from the engine, so the edit is exact.
-        """
-        start = min(h.original_start for h in result.holes)
-        end = max(h.original_end for h in result.holes)
-        current = self.text
-        new_end = end + len(result.text) - len(current)
-        if result.text[:start] != current[:start] or result.text[new_end:] != current[end:]:
-            raise ValueError("the document changed while the fill ran; fill again")
-        self.holes.clear()  # the fill consumed them; an insertion point at `start` would survive the edit
-        self.history.checkpoint()
-        edit = self.replace(
-            result.text[start:new_end], self.location_of(start), self.location_of(end), maintain_selection_offset=False
-        )
-        self.history.checkpoint()
-        self.move_cursor(edit.end_location)
-        self._holes_changed()
-
-    def _set_overlay(self, spans: list[VirtualSpan] | None) -> None:
+    def _set_overlay(self, spans: list[VirtualSpan] | None, repaint: bool = True) -> None:
         for row, saved in self._hidden_highlights.items():
             self._highlights[row] = saved
         self._hidden_highlights = {}
-        self._overlay = layout_rows(self.document.lines, spans) if spans is not None else None
+        self._overlay = layout_rows(self.document.lines, spans) if spans else None
         self._hide_overlay_highlights()
-        self._refresh_size()
-        self._repaint()
+        if repaint:
+            self._refresh_size()
+            self._repaint()
 
     def _hide_overlay_highlights(self) -> None:
         # TextArea applies a row's syntax spans after get_line, by column; on a row whose text the
@@ -438,20 +422,19 @@ class CanvasArea(TextArea):
             self.virtual_size = Size(widest + self.gutter_width + 1, self.virtual_size.height)
 
     def _widest_virtual_row(self) -> int:
+        widths = [0]
         if self._overlay is not None:
-            rows = (
+            widths += (
                 cell_len("".join(seg.text for seg in segs).expandtabs(self.indent_width))
                 for segs in self._overlay.values()
             )
-        elif self.holes:
+        if self.holes:
             _, labels = self._decorations()
-            rows = (
+            widths += (
                 cell_len(self.document[row].expandtabs(self.indent_width)) + 1 + sum(cell_len(t) for t, _ in items)
                 for row, items in labels.items()
             )
-        else:
-            return 0
-        return max(rows, default=0)
+        return max(widths)
 
     def _repaint(self) -> None:
         self._line_cache.clear()
@@ -464,11 +447,11 @@ class CanvasArea(TextArea):
     # ------------------------------------------------------------------ drawing
 
     def get_line(self, line_index: int) -> Text:
-        """The row to draw: the overlay's version while a fill shows, else the text with hole marks."""
+        """The row to draw: the overlay's version on rows a fill's passes cover, else the text with hole marks."""
         if self._overlay is not None and line_index in self._overlay:
             return self._overlay_line(self._overlay[line_index])
         line = self._document_line(line_index)
-        if self.holes and self._overlay is None:
+        if self.holes:
             self._decorate(line, line_index)
         return line
 
@@ -492,25 +475,44 @@ class CanvasArea(TextArea):
         if row in labels:
             line.append(" ", self._style(eol_style) if eol_style else None)
             for label, name in labels[row]:
-                line.append(label, self._style(f"{name} label"))
+                line.append(label, self._style(f"{name.split()[0]} label {' '.join(name.split()[1:])}".strip()))
 
     def _decorations(self) -> tuple[dict[int, list[tuple[int, int, str]]], dict[int, list[tuple[str, str]]]]:
         if self._decor is None:
             ranges: dict[int, list[tuple[int, int, str]]] = {}
             labels: dict[int, list[tuple[str, str]]] = {}
-            for i, mark in enumerate(self.holes):
+            drawn_by_pass = set(self._pass[1]) if self._pass is not None else set()
+            for i, slot in enumerate(self.holes.slots):
+                if slot.state == FILLING and slot.id in drawn_by_pass:
+                    continue  # the overlay draws it
                 name = f"hole-{i % HOLE_COLOURS}"
-                (r0, c0), (r1, c1) = self.location_of(mark.start), self.location_of(mark.end)
-                if mark.start == mark.end:
-                    ranges.setdefault(r0, []).append((c0, c0 + 1, name))
-                for row in range(r0, r1 + 1):
-                    start = c0 if row == r0 else 0
-                    end = c1 if row == r1 else len(self.document[row])
-                    if end > start:
-                        ranges.setdefault(row, []).append((start, end, name))
-                labels.setdefault(r1, []).append((self.hole_label(mark), name))
+                if slot.state == PENDING:
+                    changes = slot.proposal.changes if slot.proposal is not None else None
+                    spans = [(slot.start, slot.end)] if changes is None else [
+                        (slot.start + a, slot.start + b) for a, b in changes
+                    ]
+                    style = f"{name} pending"
+                else:
+                    spans, style = [(slot.start, slot.end)], name
+                for a, b in spans:
+                    self._add_range(ranges, a, b, style, point=slot.state == MARKED or slot.state == FILLING)
+                label = self.hole_label(slot)
+                if label:
+                    row = self.location_of(slot.end)[0]
+                    warn = slot.proposal is not None and slot.proposal.parse_error
+                    labels.setdefault(row, []).append((label, f"{name} warning" if warn else name))
             self._decor = (ranges, labels)
         return self._decor
+
+    def _add_range(self, ranges: dict[int, list[tuple[int, int, str]]], a: int, b: int, style: str, point: bool) -> None:
+        (r0, c0), (r1, c1) = self.location_of(a), self.location_of(b)
+        if a == b and point:
+            ranges.setdefault(r0, []).append((c0, c0 + 1, style))
+        for row in range(r0, r1 + 1):
+            start = c0 if row == r0 else 0
+            end = c1 if row == r1 else len(self.document[row])
+            if end > start:
+                ranges.setdefault(row, []).append((start, end, style))
 
     def _overlay_line(self, segs: list[Seg]) -> Text:
         line = Text(end="", no_wrap=True)

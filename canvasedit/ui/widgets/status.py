@@ -1,31 +1,48 @@
-"""The status bar: model and device, holes, fill progress, cursor position, file and dirty marker.
+"""The status bar: model and device, holes, fill progress, cursor and selection, file, dirty marker, vim mode.
 
     bar = StatusBar()
     bar.model_state = "ready"            # "loading" | "ready" | "error": shown as CSS classes
-    bar.set_model("canvasedit-tiny · native/cpu")
+    bar.set_model("canvasedit-tiny (demo) · native/cpu")
     bar.set_progress("step 3/8 · NFE 3 · 120 tok/s")
 
-Each part is a ``Label`` with its own id, so ``canvasedit.tcss`` can style them; state changes go
-through reactives that toggle classes (``-loading``, ``-model-error``, ``-filling``, ``-pending``,
-``-dirty``) rather than poking styles.
+One widget drawing one row: changing a part repaints the row and nothing else. (A row of
+``Label`` widgets asks for a layout of the whole screen on every update, and the position part
+changes on every keystroke.) Each part has a component class (``status--model`` …) that
+``DEFAULT_CSS`` styles; state changes go through reactives that toggle classes (``-loading``,
+``-model-error``, ``-filling``, ``-pending``, ``-dirty``) rather than poking styles. The progress
+part takes the room left and is cut with an ellipsis; while a fill runs or waits, position and
+file make way for it.
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
+from rich.cells import cell_len
+from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Label
+from textual.widget import Widget
+
+PARTS = ("mode", "model", "holes", "progress", "position", "file", "dirty")
 
 
-class StatusBar(Horizontal):
+class StatusBar(Widget):
     """One row of editor state under the text."""
 
     DEFAULT_CSS = """
-    StatusBar { height: 1; }
-    StatusBar > Label { padding: 0 0 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
-    StatusBar > #status-progress { width: 1fr; }
+    StatusBar { height: 1; background: $panel; color: $text; }
+    StatusBar > .status--mode { color: $text; background: $accent 40%; text-style: bold; }
+    StatusBar > .status--model { color: $text-primary; }
+    StatusBar.-loading > .status--model { color: $text-warning; text-style: italic; }
+    StatusBar.-model-error > .status--model { color: $text-error; text-style: bold; }
+    StatusBar > .status--holes { color: $text-accent; }
+    StatusBar > .status--progress { color: $text-muted; }
+    StatusBar.-filling > .status--progress { color: $text-accent; text-style: bold; }
+    StatusBar.-pending > .status--progress { color: $text-success; text-style: bold; }
+    StatusBar > .status--position { color: $text; }
+    StatusBar > .status--file { color: $text; }
+    StatusBar > .status--dirty { color: $text-muted; }
+    StatusBar.-dirty > .status--dirty { color: $text-warning; text-style: bold; }
     """
+    COMPONENT_CLASSES = {f"status--{part}" for part in PARTS}
 
     model_state: reactive[str] = reactive("loading")
     """``loading``, ``ready`` or ``error``."""
@@ -34,13 +51,10 @@ class StatusBar(Horizontal):
     dirty: reactive[bool] = reactive(False)
     """Whether the document has unsaved changes."""
 
-    def compose(self) -> ComposeResult:
-        yield Label("loading model…", id="status-model")
-        yield Label("", id="status-holes")
-        yield Label("", id="status-progress")
-        yield Label("", id="status-position")
-        yield Label("", id="status-file")
-        yield Label("", id="status-dirty")
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._parts = dict.fromkeys(PARTS, "")
+        self._parts["model"] = "loading model…"
 
     def watch_model_state(self, state: str) -> None:
         self.set_class(state == "loading", "-loading")
@@ -52,10 +66,16 @@ class StatusBar(Horizontal):
 
     def watch_dirty(self, dirty: bool) -> None:
         self.set_class(dirty, "-dirty")
-        self.query_one("#status-dirty", Label).update("● modified " if dirty else "")
+        self._set("dirty", "● modified" if dirty else "")
 
     def _set(self, part: str, text: str) -> None:
-        self.query_one(f"#status-{part}", Label).update(text)
+        if self._parts[part] != text:
+            self._parts[part] = text
+            self.refresh()
+
+    def set_mode(self, text: str) -> None:
+        """The vim mode (``NORMAL``, ``INSERT``, ``VISUAL``), or "" without the vim layer."""
+        self._set("mode", text)
 
     def set_model(self, text: str) -> None:
         """Model name and where it runs, ``loading model…``, or the load error."""
@@ -70,7 +90,7 @@ class StatusBar(Horizontal):
         self._set("progress", text)
 
     def set_position(self, text: str) -> None:
-        """Cursor line and column."""
+        """Cursor line and column, and the selection's size."""
         self._set("position", text)
 
     def set_file(self, text: str) -> None:
@@ -78,5 +98,32 @@ class StatusBar(Horizontal):
         self._set("file", text)
 
     def part(self, name: str) -> str:
-        """The text shown in one part (``model``, ``holes``, ``progress`` …), for tests."""
-        return str(self.query_one(f"#status-{name}", Label).content)
+        """The text of one part (``model``, ``holes``, ``progress`` …), for tests."""
+        return self._parts[name]
+
+    def render(self) -> Text:
+        width = self.size.width
+        busy = self.fill_state != "idle"
+        left = [p for p in ("mode", "model", "holes") if self._parts[p]]
+        right = [p for p in ("position", "file", "dirty") if self._parts[p] and not (busy and p in ("position", "file"))]
+        used = sum(cell_len(self._parts[p]) + 2 for p in left + right) + 1
+        room = max(0, width - used - 1)
+        progress = self._parts["progress"]
+        if cell_len(progress) > room:
+            progress = progress[: max(0, room - 1)] + "…" if room else ""
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        for part in left:
+            line.append(" ")
+            line.append(f"{self._parts[part]}" if part != "mode" else f" {self._parts[part]} ", self._style(part))
+            line.append(" ")
+        line.append(" ")
+        line.append(progress, self._style("progress"))
+        gap = width - cell_len(line.plain) - sum(cell_len(self._parts[p]) + 2 for p in right)
+        line.append(" " * max(1, gap))
+        for part in right:
+            line.append(self._parts[part], self._style(part))
+            line.append("  ")
+        return line
+
+    def _style(self, part: str):
+        return self.get_component_rich_style(f"status--{part}", partial=True)
