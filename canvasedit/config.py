@@ -73,6 +73,8 @@ class EditorSettings:
     """Files larger than this are refused when opened, to keep the editor responsive."""
     revise_fraction: float = 0.3
     """Share of a revised selection's tokens that is re-masked and refilled (the least likely ones)."""
+    vim: bool = False
+    """Vim-like modal keys in the editor (normal / insert / visual; ``m`` in visual masks)."""
 
     def __post_init__(self) -> None:
         _check_types(self)
