@@ -16,7 +16,7 @@ from typing import Any
 
 from canvasedit.models import qwen
 from canvasedit.models.spec import ConfigReader, FamilySpec, GGUFForm, TokenRule, architectures
-from canvasedit.models.transformer import Transformer, TransformerArgs
+from canvasedit.models.transformer import Transformer, TransformerArgs, write_gguf_hparams
 
 
 def args_from_config(c: ConfigReader) -> TransformerArgs:
@@ -51,5 +51,5 @@ SPEC = FamilySpec(
     recipe={"schedule": "timestep", "algorithm": "entropy", "block_length": 0, "steps": 32},
     # DreamOn's generator: one token per step (number_transfer_tokens=1), entropy ranking.
     expand_recipe={"schedule": "block", "steps": 1_000_000, "expand_budget": 64},
-    gguf=GGUFForm("dream", qwen.write_gguf_hparams),
+    gguf=GGUFForm("dream", write_gguf_hparams),
 )

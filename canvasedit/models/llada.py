@@ -29,7 +29,7 @@ from canvasedit.models.spec import (
     TokenRule,
     architectures,
 )
-from canvasedit.models.transformer import Transformer, TransformerArgs
+from canvasedit.models.transformer import Transformer, TransformerArgs, write_gguf_hparams
 
 
 def args_from_config(c: ConfigReader) -> TransformerArgs:
@@ -98,21 +98,6 @@ def gguf_tensor(native: str, tensor: torch.Tensor, args: TransformerArgs) -> tor
     if native.endswith(("attn.k_proj.weight", "attn.k_proj.bias")):
         return _interleave_rotary(tensor, args.n_kv_heads)
     return tensor
-
-
-def write_gguf_hparams(writer: Any, args: TransformerArgs) -> None:
-    """The ``llada.*`` keys of a GGUF header (``writer`` is a ``gguf.GGUFWriter``)."""
-    writer.add_vocab_size(args.rows)
-    writer.add_context_length(args.max_length)
-    writer.add_embedding_length(args.width)
-    writer.add_block_count(args.n_layers)
-    writer.add_feed_forward_length(args.mlp_hidden)
-    writer.add_head_count(args.n_heads)
-    writer.add_head_count_kv(args.n_kv_heads)
-    writer.add_rope_dimension_count(args.head_dim)
-    writer.add_rope_freq_base(args.rope_theta)
-    writer.add_layer_norm_rms_eps(args.norm_eps)
-    writer.add_causal_attention(False)
 
 
 def _matches(config: Any) -> bool:

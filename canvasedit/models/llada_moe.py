@@ -32,6 +32,7 @@ from canvasedit.models.spec import (
     architectures,
 )
 from canvasedit.models.transformer import Experts, Transformer, TransformerArgs
+from canvasedit.models.transformer import write_gguf_hparams as write_transformer_hparams
 
 ARCHITECTURES = ("LLaDAMoEModelLM", "LLaDAMoEModel")
 """The ``architectures`` strings llama.cpp's converter registers for LLaDA-MoE."""
@@ -114,20 +115,10 @@ def write_gguf_hparams(writer: Any, args: TransformerArgs) -> None:
         raise BadModelConfig("llama.cpp's llada-moe runs without norm_topk_prob; this checkpoint renormalises")
     if args.tie_word_embeddings:
         raise BadModelConfig("llama.cpp's llada-moe needs its own output matrix; this checkpoint ties it")
-    writer.add_vocab_size(args.rows)
-    writer.add_context_length(args.max_length)
-    writer.add_embedding_length(args.width)
-    writer.add_block_count(args.n_layers)
-    writer.add_feed_forward_length(args.mlp_hidden)
-    writer.add_head_count(args.n_heads)
-    writer.add_head_count_kv(args.n_kv_heads)
-    writer.add_rope_dimension_count(args.head_dim)
-    writer.add_rope_freq_base(args.rope_theta)
-    writer.add_layer_norm_rms_eps(args.norm_eps)
+    write_transformer_hparams(writer, args)
     writer.add_expert_count(experts.count)
     writer.add_expert_used_count(experts.top_k)
     writer.add_expert_feed_forward_length(experts.hidden)
-    writer.add_causal_attention(False)
 
 
 def _matches(config: Any) -> bool:

@@ -12,8 +12,6 @@ transformers' Qwen config keys and tensor names, so the family files (``dream.py
 
 from __future__ import annotations
 
-from typing import Any
-
 from canvasedit.models.errors import BadModelConfig
 from canvasedit.models.spec import MAX_LAYERS, MAX_VOCAB, MAX_WIDTH, ConfigReader, TensorTable
 from canvasedit.models.transformer import TransformerArgs
@@ -68,18 +66,3 @@ def qwen_args(c: ConfigReader, qwen3: bool, block_size: int = 0) -> TransformerA
         qk_norm=qwen3,
         block_size=block_size,
     )
-
-
-def write_gguf_hparams(writer: Any, args: TransformerArgs) -> None:
-    """The ``{arch}.*`` header keys of a Qwen-shaped model (``writer`` is a ``gguf.GGUFWriter``)."""
-    writer.add_vocab_size(args.rows)
-    writer.add_context_length(args.max_length)
-    writer.add_embedding_length(args.width)
-    writer.add_block_count(args.n_layers)
-    writer.add_feed_forward_length(args.mlp_hidden)
-    writer.add_head_count(args.n_heads)
-    writer.add_head_count_kv(args.n_kv_heads)
-    writer.add_rope_dimension_count(args.head_dim)
-    writer.add_rope_freq_base(args.rope_theta)
-    writer.add_layer_norm_rms_eps(args.norm_eps)
-    writer.add_causal_attention(False)

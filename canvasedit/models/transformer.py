@@ -14,6 +14,7 @@ Attention sees the whole canvas unless a mask restricts it. Usage::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -123,3 +124,18 @@ class Transformer(nn.Module):
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, T, V)`` for the whole of ``ids (B, T)``."""
         return self.lm_head(self.hidden(ids, positions, mask))
+
+
+def write_gguf_hparams(writer: Any, args: TransformerArgs) -> None:
+    """The ``{arch}.*`` GGUF header keys every decoder family here shares (``writer``: a ``gguf.GGUFWriter``)."""
+    writer.add_vocab_size(args.rows)
+    writer.add_context_length(args.max_length)
+    writer.add_embedding_length(args.width)
+    writer.add_block_count(args.n_layers)
+    writer.add_feed_forward_length(args.mlp_hidden)
+    writer.add_head_count(args.n_heads)
+    writer.add_head_count_kv(args.n_kv_heads)
+    writer.add_rope_dimension_count(args.head_dim)
+    writer.add_rope_freq_base(args.rope_theta)
+    writer.add_layer_norm_rms_eps(args.norm_eps)
+    writer.add_causal_attention(False)
