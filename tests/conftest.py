@@ -38,3 +38,14 @@ def tiny_backend(tiny_model_dir: Path):
     from canvasedit.engine.backends.native import NativeBackend
 
     return NativeBackend.load(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture
+def reference_kernels(monkeypatch: pytest.MonkeyPatch):
+    """The plain-PyTorch confidence op instead of the Triton kernel (slow in the CPU interpreter on wide vocabularies)."""
+    from canvasedit import kernels
+
+    monkeypatch.setenv("CANVASEDIT_KERNELS", "reference")
+    kernels.kernel_choice.cache_clear()
+    yield
+    kernels.kernel_choice.cache_clear()
