@@ -136,6 +136,8 @@ _SECTIONS = (EditorSettings, ModelSettings)
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read settings from ``path`` (default ``paths.config_file()``); a missing file gives defaults."""
     path = Path(path) if path is not None else paths.config_file()
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever, a folder fails obscurely
+        raise ConfigError(f"{path} is not a regular file; replace it with a TOML file or remove it")
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
