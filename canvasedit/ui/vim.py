@@ -123,6 +123,9 @@ class VimLayer:
         """The unnamed register: text and whether it holds whole lines."""
         self._count = ""
         self._pending = ""
+        self._anchor: Location = (0, 0)
+        """Visual mode: the character where it began; the cursor's character is the other end."""
+        self._head: Location = (0, 0)
 
     # ------------------------------------------------------------------ modes
 
@@ -174,10 +177,10 @@ class VimLayer:
             self._normal(pending + name, count)
         return True
 
-    def _motion(self, name: str, count: int) -> Location | None:
+    def _motion(self, name: str, count: int, at: Location | None = None) -> Location | None:
         area = self.area
         lines = list(area.document.lines)
-        row, col = area.cursor_location
+        row, col = area.cursor_location if at is None else at
         target: Location | None = (row, col)
         for _ in range(count):
             row, col = target  # type: ignore[misc]
@@ -250,10 +253,11 @@ class VimLayer:
             area.move_cursor((row, 0))
             self.set_mode(INSERT)
         elif keys == "v":
-            area.move_cursor((row, col))
-            area.move_cursor((row, min(len(line), col + 1)), select=True)
+            self._anchor = self._head = (row, col)
+            self._select_chars()
             self.set_mode(VISUAL)
         elif keys == "V":
+            self._anchor = self._head = (row, col)
             self._select_lines(row, row)
             self.set_mode(VISUAL_LINE)
         elif keys == "x" and line:
@@ -346,6 +350,16 @@ class VimLayer:
         end = (last + 1, 0) if last + 1 < area.document.line_count else (last, len(area.document[last]))
         area.move_cursor(end, select=True)
 
+    def _select_chars(self) -> None:
+        """Select from the anchor's character to the head's, both included, as vim shows it."""
+        area = self.area
+        Selection = type(area.selection)  # TextArea's own, without importing Textual here
+        (ar, ac), (hr, hc) = self._anchor, self._head
+        if (hr, hc) >= (ar, ac):
+            area.selection = Selection((ar, ac), (hr, min(len(area.document[hr]), hc + 1)))
+        else:
+            area.selection = Selection((ar, min(len(area.document[ar]), ac + 1)), (hr, hc))
+
     def _visual(self, name: str, count: int) -> None:
         area = self.area
         if name == "g" and not self._pending:
@@ -353,13 +367,15 @@ class VimLayer:
             return
         if self._pending == "g":
             name, self._pending = "g" + name, ""
-        target = self._motion(name, count)
+        target = self._motion(name, count, at=self._head)
         if target is not None:
             if self.mode == VISUAL_LINE:
-                anchor = area.selection.start[0]
+                anchor = self._anchor[0]
+                self._head = target
                 self._select_lines(min(anchor, target[0]), max(anchor, target[0]))
             else:
-                area.move_cursor(target, select=True)
+                self._head = target
+                self._select_chars()
             return
         if name == "m":
             self._command("mask")

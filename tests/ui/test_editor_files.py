@@ -146,3 +146,45 @@ def test_run_editor_refuses_a_binary_file_with_exit_code_2(tmp_path: Path, capsy
     assert run_editor(binary) == 2
     err = capsys.readouterr().err
     assert err.startswith("canvasedit: ") and "binary" in err and err.count("\n") == 1
+
+
+async def test_a_file_changed_on_disk_is_not_overwritten_without_asking(make_app, sample_path: Path) -> None:
+    app = make_app(sample_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("x")
+        sample_path.write_text("written by someone else\n", encoding="utf-8")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "changed by another program" in app.screen.question
+        await pilot.press("n")
+        assert sample_path.read_text(encoding="utf-8") == "written by someone else\n"
+        assert app.screen.dirty
+        await pilot.press("ctrl+s", "y")
+        assert sample_path.read_text(encoding="utf-8") == "x" + SAMPLE
+        assert not app.screen.dirty
+
+
+async def test_a_read_only_file_is_not_replaced_by_ctrl_s_without_asking(make_app, sample_path: Path) -> None:
+    sample_path.chmod(0o444)
+    app = make_app(sample_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert "read-only" in app.screen.status.part("file")
+        await pilot.press("x", "ctrl+s")
+        assert isinstance(app.screen, ConfirmScreen) and "read-only" in app.screen.question
+        await pilot.press("n")
+        assert sample_path.read_text(encoding="utf-8") == SAMPLE
+        await pilot.press("ctrl+s", "y")
+        assert sample_path.read_text(encoding="utf-8") == "x" + SAMPLE
+        assert sample_path.stat().st_mode & 0o777 == 0o444  # still read-only
+
+
+async def test_mixed_line_endings_and_line_separators_survive_an_edit_byte_for_byte(make_app, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.txt"
+    original = "one\r\ntwo\nthree\rfour\f five\v six\x1c seven\x85 eight\u2028 nine\r\n".encode()
+    path.write_bytes(original)
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        canvas = app.screen.canvas
+        assert canvas.document.line_count == 5  # \f \v \x1c \x85 U+2028 are not line breaks here
+        await pilot.press("down", "end", "!", "ctrl+s")  # edit line 2 only
+    assert path.read_bytes() == original.replace(b"two\n", b"two!\n")

@@ -160,3 +160,60 @@ async def test_the_editor_fills_with_a_gguf_model(sample_path: Path, tiny_model_
         await wait_until(pilot, lambda: screen.fill_state == "pending", what="the fill")
         await pilot.press("escape")  # reject: the text is as it was
         assert screen.canvas.text == SAMPLE
+
+
+async def test_settings_refuse_a_model_that_is_not_downloaded_and_name_the_pull_command(
+    make_app, sample_path: Path, canvasedit_home: Path
+) -> None:
+    app = make_app(sample_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("f2")
+        app.screen.query_one("#active").value = "qwen2.5-coder-0.5b-mdlm"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SettingsScreen)  # not accepted
+        error = str(app.screen.query_one("#settings-error").content)
+        assert "canvasedit models pull qwen2.5-coder-0.5b-mdlm" in error
+        assert "--model" not in error
+        app.screen.query_one("#active").value = "/no/such/folder"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SettingsScreen)
+        assert not (canvasedit_home / "config" / "config.toml").exists()
+
+
+async def test_the_settings_buttons_stay_on_screen_in_common_terminal_sizes(make_app, sample_path: Path) -> None:
+    for size in ((140, 40), (80, 24)):
+        app = make_app(sample_path)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("f2")
+            await pilot.pause()
+            for button_id in ("#save", "#cancel"):
+                button = app.screen.query_one(button_id)
+                region = button.region
+                assert app.screen.region.contains_region(region), (size, button_id)
+                widget, _ = app.screen.get_widget_at(region.x + region.width // 2, region.y + 1)
+                assert widget is button, (size, button_id)  # drawn there, not clipped by its dialog
+
+
+async def test_the_bundled_model_is_marked_as_a_demo_with_the_command_for_a_real_one(
+    make_app, sample_path: Path, tiny_backend
+) -> None:
+    app = make_app(sample_path, backend=PacedBackend(tiny_backend, model_name="canvasedit-tiny"), steps=4)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert screen.status.part("model").startswith("canvasedit-tiny (demo)")
+        await pilot.press("down", "down", "ctrl+g")
+        await wait_until(pilot, lambda: screen.fill_state == "pending")
+        notes = [n.message for n in app._notifications if n.title == "Demo model"]
+        assert len(notes) == 1 and "canvasedit models pull" in notes[0]
+        await pilot.press("escape", "ctrl+g")
+        await wait_until(pilot, lambda: screen.fill_state == "pending")
+        assert len([n for n in app._notifications if n.title == "Demo model"]) == 1  # once a session
+
+
+async def test_a_model_that_fails_to_load_points_at_f2(sample_path: Path) -> None:
+    from canvasedit.document import load_document
+
+    app = CanvasEditApp(load_document(sample_path), opener=missing_model, cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.screen.status.model_state == "error")
+        assert any("f2 chooses another" in n.message for n in app._notifications)

@@ -216,7 +216,7 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
         canvas.soft_wrap = kind.prose and self.settings.editor.soft_wrap_prose
 
     def _configure_vim(self) -> None:
-        if not getattr(self.settings.editor, "vim", False):
+        if not self.settings.editor.vim:
             self.canvas.set_vim(None)
             self.status.set_mode("")
         elif self.canvas.vim is None:

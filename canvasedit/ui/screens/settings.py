@@ -110,7 +110,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 yield Label("Vim keys (normal / insert / visual)")
                 yield Select(
                     [("off", False), ("on", True)],
-                    value=bool(getattr(self.settings.editor, "vim", False)),
+                    value=self.settings.editor.vim,
                     allow_blank=False,
                     compact=True,
                     id="vim",
@@ -147,8 +147,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             changes[section][name] = value
         changes["sampler"]["algorithm"] = self.query_one("#algorithm", Select).value
         changes["editor"]["theme"] = self.query_one("#theme", Select).value
-        if hasattr(self.settings.editor, "vim"):
-            changes["editor"]["vim"] = bool(self.query_one("#vim", Select).value)
+        changes["editor"]["vim"] = bool(self.query_one("#vim", Select).value)
         sampler = dict(self.settings.sampler)
         for name, value in changes.pop("sampler").items():
             if value != self.shown[name]:  # only what the user changed becomes an override
