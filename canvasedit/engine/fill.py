@@ -113,11 +113,14 @@ class FillResult:
 class FillRun:
     """One fill in progress: an iterator of ``StepEvent`` that ends with ``result`` set."""
 
-    def __init__(self, text: str, holes: Sequence[Hole], backend: Backend, params: SamplerParams) -> None:
+    def __init__(self, text: str, holes: Sequence[Hole], backend: Backend, params: SamplerParams,
+                 canvas: Canvas | None = None) -> None:
+        """``canvas``: one the caller built (an instruction's chat prompt before the answer's masks), whose
+        segments and spans stand for ``text`` and ``holes``; by default the holes' canvas in ``text``."""
         self.params = params
         self.backend = backend
         self.original = text
-        self.canvas: Canvas = build_canvas(
+        self.canvas: Canvas = canvas if canvas is not None else build_canvas(
             text, holes, backend.encode, backend.max_length, backend.mask_id, layout=backend.layout,
             context=params.context,
         )

@@ -1,6 +1,7 @@
 """Suspicion scores: each token's probability with it masked, in a bounded number of batched passes,
 windowed for long texts; a planted wrong token is found by the bundled model."""
 
+import itertools
 import math
 
 import pytest
@@ -33,7 +34,7 @@ def test_tokens_are_placed_in_the_text_even_when_a_character_is_split(bundled):
     ids, spans = align_tokens(text, bundled)
     assert ids == bundled.encode(text)
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
-    assert all(a <= b for a, b in spans) and all(s2[0] >= s1[0] for s1, s2 in zip(spans, spans[1:]))
+    assert all(a <= b for a, b in spans) and all(s2[0] >= s1[0] for s1, s2 in itertools.pairwise(spans))
     assert len(ids) > len(set(spans))  # some character is split over several byte-level tokens
     distinct = sorted(set(spans))
     assert "".join(text[a:b] for a, b in distinct) == text
@@ -98,7 +99,7 @@ def test_long_texts_are_scored_in_windows_that_fit_and_every_token_once():
 def test_windows_cover_the_range_once_with_context_on_both_sides(n, lo, hi, room):
     windows = _windows(n, lo, hi, room)
     cores = [(c0, c1) for _, _, c0, c1 in windows]
-    assert cores[0][0] == lo and cores[-1][1] == hi and all(a[1] == b[0] for a, b in zip(cores, cores[1:]))
+    assert cores[0][0] == lo and cores[-1][1] == hi and all(a[1] == b[0] for a, b in itertools.pairwise(cores))
     for a, b, c0, c1 in windows:
         assert 0 <= a <= c0 < c1 <= b <= n and b - a <= room
         if len(windows) > 1:
