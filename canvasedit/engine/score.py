@@ -43,6 +43,8 @@ LOGITS_BYTES = 1 << 28
 """Largest float32 logits tensor one batched call may return (256 MiB); more probes run in turn."""
 _MAX_GROUP = 16
 """Tokens that may share one decoded piece (a character split over byte-level tokens)."""
+_LOOKAHEAD = 4
+"""Tokens read past a candidate character boundary: a UTF-8 character has at most 4 bytes."""
 
 
 class TokenAlignmentError(EngineError, ValueError):
@@ -118,25 +120,28 @@ def align_tokens(text: str, backend: Backend) -> tuple[list[int], list[tuple[int
     """
     ids = backend.encode(text)
     pieces = [backend.token_text(t) for t in ids]
-    if "".join(pieces) == text:  # the common case: every token decodes to its own piece of the text
-        spans, cursor = [], 0
+    if "".join(pieces) == text and not any("\ufffd" in p for p in pieces):
+        spans, cursor = [], 0  # the common case: every token decodes to its own piece of the text
         for piece in pieces:
             spans.append((cursor, cursor + len(piece)))
             cursor += len(piece)
         return ids, spans
+    # Some token holds only part of a character's bytes: group tokens until a group ends on a
+    # character boundary, which is where decoding the group and what follows separately changes nothing.
     spans = []
     cursor = 0
-    group: list[int] = []
-    for token in ids:
-        group.append(token)
-        piece = backend.decode(group)
-        if text.startswith(piece, cursor) and (not piece.endswith("\ufffd") or text.startswith("\ufffd", cursor + len(piece) - 1)):
-            spans.extend([(cursor, cursor + len(piece))] * len(group))
+    first = 0
+    for i in range(len(ids)):
+        piece = backend.decode(ids[first : i + 1])
+        after = ids[i + 1 : i + 1 + _LOOKAHEAD]
+        whole = not after or backend.decode(ids[first : i + 1 + len(after)]) == piece + backend.decode(after)
+        if whole and text.startswith(piece, cursor):
+            spans.extend([(cursor, cursor + len(piece))] * (i + 1 - first))
             cursor += len(piece)
-            group = []
-        elif len(group) >= _MAX_GROUP:
+            first = i + 1
+        elif i + 1 - first >= _MAX_GROUP:
             break
-    if group or cursor != len(text):
+    if first != len(ids) or cursor != len(text):
         raise TokenAlignmentError(
             f"the tokenizer's pieces do not rebuild the text (lost at character {cursor} of {len(text)}), "
             f"so its tokens cannot be placed in it"
