@@ -14,6 +14,7 @@ server, the remote engine)::
     for event in handle.events():
         draw(event)
     print(result_json(handle.result, service.backend))
+    answer = service.chat([{"role": "user", "content": "hi"}], 64).wait().text   # instruct models
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import torch
+
 from canvasedit.engine.backends import Backend, open_backend
-from canvasedit.engine.canvas import Hole
-from canvasedit.engine.errors import BackendUnavailable, EngineError
+from canvasedit.engine.canvas import Canvas, Hole, HoleSpan
+from canvasedit.engine.errors import BackendUnavailable, BadHole, ContextTooLong, EngineError
 from canvasedit.engine.fill import FillResult, FillRun, StepEvent, fill
 from canvasedit.params import SamplerParams
 
@@ -103,19 +106,49 @@ class EngineService:
         run = fill(text, holes, backend, params or self.params(*layers))
         return FillHandle(self, run, next(self._ids))
 
+    def chat(self, messages: Sequence[Mapping[str, str]], max_tokens: int, *layers: Mapping[str, Any] | None,
+             params: SamplerParams | None = None) -> FillHandle:
+        """A fill of the answer to ``messages``: the model's chat template, then ``max_tokens`` masks.
+
+        The result's text is the answer alone (its one hole). Raises ``NotInstructModel`` for a model
+        without a chat template, ``ContextTooLong`` when the prompt and answer do not fit.
+        """
+        from canvasedit.engine.instruct import chat_prompt_ids
+
+        backend = self.require()
+        if max_tokens < 1:
+            raise BadHole(f"the answer needs room for at least 1 token, got {max_tokens}")
+        prompt = chat_prompt_ids(backend, messages)
+        if len(prompt) + max_tokens > backend.max_length:
+            raise ContextTooLong(f"the chat's prompt ({len(prompt)} tokens) and its answer ({max_tokens} tokens) do "
+                                 f"not fit in the {backend.max_length} tokens the model reads")
+        hole = Hole(0, 0, max_tokens)
+        ids = torch.tensor(prompt + [backend.mask_id] * max_tokens, dtype=torch.long)
+        canvas = Canvas(ids, (HoleSpan(hole, len(prompt), len(ids), ()),), ("", ""), (len(prompt), 0), lead=0)
+        run = FillRun("", [hole], backend, params or self.params(*layers), canvas=canvas)
+        return FillHandle(self, run, next(self._ids))
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no fill holds the model: True, or False when ``timeout`` seconds passed first."""
+        if not self._run_lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        self._run_lock.release()
+        return True
+
     @contextmanager
     def _slot(self, timeout: float | None) -> Iterator[None]:
-        with self._waiting_lock:
-            if self._waiting >= self.max_waiting:
-                raise ServiceBusy(f"{self._waiting} fills are already waiting for the model; try again shortly")
-            self._waiting += 1
-        try:
-            acquired = self._run_lock.acquire(timeout=-1 if timeout is None else timeout)
-        finally:
+        if not self._run_lock.acquire(blocking=False):  # a free model is taken at once, queue or no queue
             with self._waiting_lock:
-                self._waiting -= 1
-        if not acquired:
-            raise ServiceBusy("the model is busy with another fill; try again shortly")
+                if self._waiting >= self.max_waiting:
+                    raise ServiceBusy(f"{self._waiting} fills are already waiting for the model; try again shortly")
+                self._waiting += 1
+            try:
+                acquired = self._run_lock.acquire(timeout=-1 if timeout is None else timeout)
+            finally:
+                with self._waiting_lock:
+                    self._waiting -= 1
+            if not acquired:
+                raise ServiceBusy("the model is busy with another fill; try again shortly")
         try:
             yield
         finally:
@@ -130,6 +163,7 @@ class FillHandle:
         self.run = run
         self.id = fill_id
         self.backend = run.backend
+        self._cancelled = threading.Event()
 
     @property
     def result(self) -> FillResult | None:
@@ -137,14 +171,20 @@ class FillHandle:
 
     @property
     def cancelled(self) -> bool:
-        return self.run.cancelled
+        return self.run.cancelled or (self._cancelled.is_set() and self.run.result is None)
 
     def cancel(self) -> None:
+        self._cancelled.set()
         self.run.cancel()
 
     def events(self, timeout: float | None = None) -> Iterator[StepEvent]:
-        """The fill's steps as they happen; waits (up to ``timeout``) while another fill holds the model."""
+        """The fill's steps as they happen; waits (up to ``timeout``) while another fill holds the model.
+
+        A fill cancelled while it waited never runs: not even its first forward pass.
+        """
         with self.service._slot(timeout):
+            if self._cancelled.is_set():
+                return
             yield from self.run
 
     def wait(self, timeout: float | None = None) -> FillResult:
@@ -176,6 +216,12 @@ def event_json(event: StepEvent) -> dict[str, Any]:
     }
 
 
+def pieces_json(event: StepEvent) -> list[list[list[Any]]]:
+    """Every hole's tokens as ``[text, state, confidence]``: the state a stream of deltas starts from."""
+    return [[[p.text, p.state, None if p.confidence is None else round(p.confidence, 4)] for p in hole]
+            for hole in event.pieces]
+
+
 def result_json(result: FillResult, backend: Backend, with_trace: bool = False) -> dict[str, Any]:
     """A finished fill: the new document, each hole's text and range (character offsets and LINE:COL)."""
     from canvasedit.document import LineIndex
@@ -187,13 +233,13 @@ def result_json(result: FillResult, backend: Backend, with_trace: bool = False) 
         holes.append({
             "index": h.index, "kind": h.kind, "text": h.text, "start": h.start, "end": h.end,
             "original_start": h.original_start, "original_end": h.original_end,
-            "range": f"{l1}:{c1}-{l2}:{c2}", "tokens": len(h.tokens),
+            "range": f"{l1}:{c1}-{l2}:{c2}", "tokens": len(h.tokens), "ids": list(h.tokens),
         })
     out: dict[str, Any] = {
         "model": backend.model_name, "backend": backend.name, "device": backend.device,
         "holes": holes, "nfe": result.nfe, "steps": result.steps,
         "elapsed_s": round(result.elapsed, 4), "tokens_per_s": round(result.tokens_per_second, 2),
-        "sees_suffix": backend.layout.sees_suffix, "text": result.text,
+        "sees_suffix": backend.layout.sees_suffix, "params": result.params.layer(), "text": result.text,
     }
     if with_trace:
         out["trace"] = [event_json(e) for e in result.trace]

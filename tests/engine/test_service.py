@@ -102,3 +102,59 @@ def test_one_fill_at_a_time_and_a_full_queue_is_busy():
     runner.join(5)
     waiter.join(5)
     assert len(done) == 2 and all(r.text == "x = aa1\ny = 2\n" for r in done)
+
+
+def test_a_free_model_runs_a_fill_even_with_no_queue():
+    service = EngineService(opener_for({"m": MockBackend()}), max_waiting=0)
+    service.load("m")
+    assert service.fill(TEXT, [Hole(4, 4, 2)], {"steps": 2}).wait().text == "x = aa1\ny = 2\n"
+
+
+def test_a_fill_cancelled_before_it_starts_computes_nothing():
+    backend = MockBackend()
+    service = EngineService(opener_for({"m": backend}))
+    service.load("m")
+    handle = service.fill(TEXT, [Hole(4, 4, 3)], {"steps": 3})
+    handle.cancel()
+    assert list(handle.events()) == [] and backend.calls == [] and handle.cancelled and handle.result is None
+
+
+def test_the_result_json_names_its_params_and_token_ids():
+    service = EngineService(opener_for({"m": MockBackend()}))
+    service.load("m")
+    data = result_json(service.fill(TEXT, [Hole(4, 4, 2)], {"steps": 2, "seed": 7}).wait(), service.backend)
+    assert data["params"]["steps"] == 2 and data["params"]["seed"] == 7 and data["params"]["algorithm"] == "low_confidence"
+    assert data["holes"][0]["ids"] == [MockBackend().index["a"]] * 2
+
+
+def test_chat_needs_a_chat_template():
+    from canvasedit.engine.instruct import NotInstructModel
+
+    service = EngineService(opener_for({"m": MockBackend()}))
+    service.load("m")
+    with pytest.raises(NotInstructModel, match="no chat template"):
+        service.chat([{"role": "user", "content": "hi"}], 4)
+
+
+def test_pieces_json_is_every_holes_state():
+    from canvasedit.engine.service import pieces_json
+
+    service = EngineService(opener_for({"m": MockBackend()}))
+    service.load("m")
+    first = next(iter(service.fill(TEXT, [Hole(4, 4, 2)], {"steps": 2}).events()))
+    assert [[p[1] for p in hole] for hole in pieces_json(first)] == [[p.state for p in h] for h in first.pieces]
+
+
+def test_wait_idle_waits_for_the_running_fill():
+    slow = Slow()
+    service = EngineService(opener_for({"m": slow}))
+    service.load("m")
+    handle = service.fill(TEXT, [Hole(4, 4, 2)], {"steps": 2})
+    runner = threading.Thread(target=handle.wait)
+    runner.start()
+    time.sleep(0.1)
+    assert service.wait_idle(timeout=0.05) is False
+    slow.gate.set()
+    assert service.wait_idle(timeout=5) is True
+    runner.join(5)
+
