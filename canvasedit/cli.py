@@ -6,6 +6,7 @@
     canvasedit models [list|pull|use|rm|info|verify|add|measure] NAME   find, download and switch models
     canvasedit export-gguf OUT.gguf [--model M] [--type q8_0]   a model folder as one GGUF file (llama.cpp)
     canvasedit doctor [--json]                 what this machine has, and whether the active model loads
+    canvasedit serve [--port 8765] [--api-key K]   the engine over HTTP: OpenAI, llama.cpp /infill, Ollama, /v1/fill
     canvasedit --version
 
 Positions are 1-based ``LINE:COL`` in characters. ``--hole START-END[:N]``: an empty range
@@ -34,7 +35,7 @@ from pathlib import Path
 from canvasedit.params import ALGORITHMS, CACHES, SCHEDULES
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
-SUBCOMMANDS = ("fill", "bench", "models", "export-gguf", "doctor")
+SUBCOMMANDS = ("fill", "bench", "models", "export-gguf", "doctor", "serve")
 _HOLE = re.compile(r"^(?P<range>[0-9]+:[0-9]+-[0-9]+:[0-9]+)(?::(?P<n>[0-9]+))?$")
 DEBUG_ENV = "CANVASEDIT_DEBUG"
 
@@ -303,6 +304,14 @@ def run_bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+def run_serve(argv: list[str]) -> int:
+    """``canvasedit serve``: the engine over HTTP (see ``canvasedit.server``); errors reach ``main`` as one line."""
+    from canvasedit.server.main import main as serve_main
+
+    serve_main(argv, OneLineParser)
+    return EXIT_OK
+
+
 def run_doctor(argv: list[str]) -> int:
     from canvasedit.doctor import main as doctor_main
 
@@ -311,7 +320,7 @@ def run_doctor(argv: list[str]) -> int:
 
 def run_editor(argv: list[str]) -> int:
     p = OneLineParser(prog="canvasedit", description="Edit a file; a diffusion LM fills the holes you mask.",
-                      epilog="subcommands: fill, bench, models, export-gguf, doctor (canvasedit fill --help); "
+                      epilog="subcommands: fill, bench, models, export-gguf, doctor, serve (canvasedit fill --help); "
                              "canvasedit --version")
     p.add_argument("file", nargs="?", type=Path, help="file to open (created on first save if missing)")
     _model_arguments(p)
@@ -371,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if headless:
             commands = {"fill": run_fill, "bench": run_bench, "models": run_models, "export-gguf": run_export_gguf,
-                        "doctor": run_doctor}
+                        "doctor": run_doctor, "serve": run_serve}
             return commands[argv[0]](argv[1:])
         return run_editor(argv)
     except KeyboardInterrupt:

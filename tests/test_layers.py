@@ -1,4 +1,5 @@
-"""The layering rule, checked on the source: ui → engine → models → kernels, and Textual only in ui."""
+"""The layering rule, checked on the source: ui → engine → models → kernels, the server a front end beside
+the ui (never importing it), and Textual only in ui."""
 
 import ast
 from pathlib import Path
@@ -9,9 +10,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "canvasedit"
 
 FORBIDDEN = {
     "kernels": ("canvasedit.", "textual"),
-    "models": ("canvasedit.engine", "canvasedit.ui", "canvasedit.cli", "textual"),
-    "engine": ("canvasedit.ui", "canvasedit.cli", "textual"),
-    "": ("canvasedit.ui", "textual"),  # top-level modules such as document.py, syntax.py, config.py
+    "models": ("canvasedit.engine", "canvasedit.ui", "canvasedit.cli", "canvasedit.server", "textual"),
+    "engine": ("canvasedit.ui", "canvasedit.cli", "canvasedit.server", "textual"),
+    # the HTTP server is a front end like the CLI: engine, models, config and document, never the editor
+    "server": ("canvasedit.ui", "canvasedit.cli", "textual"),
+    "": ("canvasedit.ui", "canvasedit.server", "textual"),  # top-level modules such as document.py, config.py
 }
 
 
