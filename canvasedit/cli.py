@@ -2,6 +2,10 @@
 
     canvasedit [FILE]                          open the editor (the bundled model unless --model)
     canvasedit fill FILE --hole 12:5-12:30 --hole 20:1-20:1:16 [--json] [--stream] [-o OUT | --in-place]
+    canvasedit fill FILE --instruct "make it formal" --revise 3:1-9:1   rewrite a range (instruct models)
+    canvasedit fill FILE --hole 12:5-12:30 --length-search   try several hole lengths, keep the best-scored fill
+    canvasedit score FILE [--range L:C-L:C] [--json]   each token's probability in place (suspicious ones marked)
+    canvasedit expand FILE [--json]            write a body for every outline item, all filled jointly
     canvasedit bench [--sizes 256,1024,4096]   forward passes, tokens/s, ms/step, peak RSS
     canvasedit models [list|pull|use|rm|info|verify|add|measure] NAME   find, download and switch models
     canvasedit export-gguf OUT.gguf [--model M] [--type q8_0]   a model folder as one GGUF file (llama.cpp)
@@ -35,7 +39,7 @@ from pathlib import Path
 from canvasedit.params import ALGORITHMS, CACHES, SCHEDULES
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
-SUBCOMMANDS = ("fill", "bench", "models", "export-gguf", "doctor", "serve")
+SUBCOMMANDS = ("fill", "score", "expand", "bench", "models", "export-gguf", "doctor", "serve")
 _HOLE = re.compile(r"^(?P<range>[0-9]+:[0-9]+-[0-9]+:[0-9]+)(?::(?P<n>[0-9]+))?$")
 DEBUG_ENV = "CANVASEDIT_DEBUG"
 
@@ -106,6 +110,9 @@ def build_fill_parser() -> argparse.ArgumentParser:
     p.add_argument("--revise-fraction", type=float, default=0.3, help="fraction of a revised range to refill")
     _model_arguments(p)
     _sampler_arguments(p)
+    from canvasedit.cli_features import add_fill_options
+
+    add_fill_options(p)  # --instruct, --answer-length, --length-search
     p.add_argument("--stream", action="store_true", help="show every denoising pass (stderr, or a JSON trace)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the document")
     out = p.add_mutually_exclusive_group()
@@ -165,9 +172,10 @@ def sampler_params(args: argparse.Namespace, settings, backend):
 
 def run_fill(argv: list[str]) -> int:
     args = build_fill_parser().parse_args(argv)
+    from canvasedit.cli_features import check_fill_options, fill_json, start_fill
     from canvasedit.config import ConfigError, load_settings
     from canvasedit.document import DocumentError, FileChangedOnDisk, check_target, load_document, save_document
-    from canvasedit.engine import EngineError, fill, open_backend
+    from canvasedit.engine import EngineError, open_backend
     from canvasedit.models.catalog import resolve_model
     from canvasedit.models.errors import ModelError
     from canvasedit.params import ParamsError, SamplerParams
@@ -180,6 +188,7 @@ def run_fill(argv: list[str]) -> int:
             raise UsageError(f"{args.file}: no such file")
         doc = load_document(args.file, max_bytes=settings.editor.max_file_bytes)
         holes = parse_holes(doc.text, args.hole, args.revise, args.revise_fraction)
+        check_fill_options(args)
         SamplerParams.layered(settings.sampler, flag_layer(args))  # bad flags fail before the model loads
         target = args.file if args.in_place else args.output
         if target is not None:
@@ -188,7 +197,7 @@ def run_fill(argv: list[str]) -> int:
         backend = open_backend(resolve_model(args.model or settings.model.active or None),
                                device=args.device or settings.model.device)
         params = sampler_params(args, settings, backend)
-        run = fill(doc.text, holes, backend, params)
+        run = start_fill(doc.text, holes, backend, params, args)  # a plain fill, an instruction or a length search
         for event in run:
             if args.stream and not args.json:
                 shown = " | ".join(h.replace("\n", "⏎") for h in event.holes)
@@ -202,7 +211,8 @@ def run_fill(argv: list[str]) -> int:
                 raise UsageError(f"{exc}, while the fill ran; nothing was written (run the fill again)") from exc
             written = True
         if args.json:
-            print(json.dumps(_result_json(result, backend, args.stream), ensure_ascii=False))
+            print(json.dumps({**_result_json(result, backend, args.stream), **fill_json(run, args)},
+                             ensure_ascii=False))
         elif not (args.in_place or args.output):
             sys.stdout.write(result.text)
             sys.stdout.flush()
@@ -298,6 +308,20 @@ def run_export_gguf(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def run_score(argv: list[str]) -> int:
+    """``canvasedit score``: every token's probability in place (see ``canvasedit.cli_features``)."""
+    from canvasedit.cli_features import run_score as score_main
+
+    return score_main(argv)
+
+
+def run_expand(argv: list[str]) -> int:
+    """``canvasedit expand``: a body for every outline item, filled jointly (see ``canvasedit.cli_features``)."""
+    from canvasedit.cli_features import run_expand as expand_main
+
+    return expand_main(argv)
+
+
 def run_bench(argv: list[str]) -> int:
     from canvasedit.engine.bench import main as bench_main
 
@@ -320,8 +344,8 @@ def run_doctor(argv: list[str]) -> int:
 
 def run_editor(argv: list[str]) -> int:
     p = OneLineParser(prog="canvasedit", description="Edit a file; a diffusion LM fills the holes you mask.",
-                      epilog="subcommands: fill, bench, models, export-gguf, doctor, serve (canvasedit fill --help); "
-                             "canvasedit --version")
+                      epilog="subcommands: fill, score, expand, bench, models, export-gguf, doctor, serve "
+                             "(canvasedit fill --help); canvasedit --version")
     p.add_argument("file", nargs="?", type=Path, help="file to open (created on first save if missing)")
     _model_arguments(p)
     args = p.parse_args(argv)
@@ -379,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if headless else None
     try:
         if headless:
-            commands = {"fill": run_fill, "bench": run_bench, "models": run_models, "export-gguf": run_export_gguf,
+            commands = {"fill": run_fill, "score": run_score, "expand": run_expand, "bench": run_bench,
+                        "models": run_models, "export-gguf": run_export_gguf,
                         "doctor": run_doctor, "serve": run_serve}
             return commands[argv[0]](argv[1:])
         return run_editor(argv)

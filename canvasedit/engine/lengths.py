@@ -295,28 +295,32 @@ _DONE = object()
 
 def _drive(k: int, run: FillRun, out: queue.Queue, batcher: _Lockstep) -> None:
     """One candidate's thread: its steps into ``out``, then ``_DONE`` (or the exception that stopped it)."""
-    try:
-        for event in run:
-            out.put((k, event))
-    except BaseException as exc:  # noqa: BLE001  handed to the consumer's thread, which raises it
-        out.put((k, exc))
-    finally:
-        batcher.leave(k)
-        out.put((k, _DONE))
+    with batcher.turn:  # let go only while waiting for a batch: one candidate thread runs at a time
+        try:
+            for event in run:
+                out.put((k, event))
+        except BaseException as exc:  # noqa: BLE001  handed to the consumer's thread, which raises it
+            out.put((k, exc))
+        finally:
+            batcher.leave(k)
+            out.put((k, _DONE))
 
 
 class _Lockstep:
     """Collects one forward pass from every running candidate and answers them with batched calls.
 
     A candidate that asks waits until every other running candidate has asked too (or finished);
-    the last one to arrive runs the batch, grouped by canvas length, while the rest wait.
+    the last one to arrive runs the batch, grouped by canvas length, while the rest wait. The
+    candidates' threads take ``turn`` to run at all, so their sampling steps never overlap: kernels
+    (and Triton's interpreter) are launched from one thread at a time, and the CPU is not oversubscribed.
     """
 
     def __init__(self, backend: Backend, members: int) -> None:
         self.backend = backend
         self.active = members
         self.calls = 0
-        self._cond = threading.Condition()
+        self.turn = threading.RLock()
+        self._cond = threading.Condition(self.turn)
         self._asked: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._answers: dict[int, torch.Tensor | BaseException] = {}
 

@@ -43,6 +43,7 @@ _BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?P<gap>[
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>\S.*?)[ \t#]*$")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 OUTLINE_LANGUAGES = ("markdown", "python")
+NOTHING_TO_EXPAND = "nothing to expand: no bullet, empty heading or body-less function with a docstring"
 
 
 class NoOutline(EngineError, ValueError):
@@ -86,7 +87,7 @@ class Expansion:
 
     def __init__(self, text: str, items: Sequence[OutlineItem], backend: Backend, params: SamplerParams) -> None:
         if not items:
-            raise NoOutline("nothing to expand: no bullet, empty heading or body-less function with a docstring")
+            raise NoOutline(NOTHING_TO_EXPAND)
         self.original = text
         self.items = tuple(sorted(items, key=lambda i: i.start))
         parts, holes, cursor, shift = [], [], 0, 0
