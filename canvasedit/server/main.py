@@ -127,16 +127,21 @@ def serve(args: argparse.Namespace) -> None:
     setup_logging(args.json_log, args.log_level)
     log = logging.getLogger("canvasedit.server")
     settings = load_settings()
-    apply_threads(settings.model.threads)
-    service = EngineService(max_waiting=args.queue)
-    start = time.perf_counter()
-    backend = service.load(args.model or settings.model.active or None, device=args.device or settings.model.device)
+    sock = bind(args.host, args.port)  # a port in use fails before the model loads, not after
+    try:
+        apply_threads(settings.model.threads)
+        service = EngineService(max_waiting=args.queue)
+        start = time.perf_counter()
+        backend = service.load(args.model or settings.model.active or None,
+                               device=args.device or settings.model.device)
+    except BaseException:
+        sock.close()
+        raise
     log.info("loaded %s (%s on %s) in %.1fs", backend.model_name, backend.name, backend.device,
              time.perf_counter() - start, extra={"fields": {"model": backend.model_name, "device": backend.device}})
     options = ServerOptions(api_key=key, max_body_bytes=args.max_body_bytes, max_tokens=args.max_tokens,
                             default_tokens=args.default_tokens, queue_timeout=args.queue_timeout,
                             sampler=settings.sampler)
-    sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     log.info("serving %s on http://%s:%d (OpenAI /v1, llama.cpp /infill, Ollama /api, CanvasEdit /v1/fill)%s",
