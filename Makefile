@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BASE := $(VENV)/.canvasedit-base
 TESTDEPS := $(VENV)/.canvasedit-test
 
-.PHONY: run test bench fill-demo clean
+.PHONY: run test bench fill-demo dist install-check app app-smoke clean
 
 $(BASE): pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,5 +31,23 @@ bench: $(TESTDEPS)
 fill-demo: $(BASE)
 	$(VENV)/bin/canvasedit fill samples/example.py --hole 12:5-12:5:8 --stream
 
+# Wheel and sdist in dist/ (what PyPI, pipx and uv install).
+dist: $(TESTDEPS)
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+
+# pipx and uv tool installs of the wheel, each smoke-tested (downloads the dependencies; EXTRAS=gguf for GGUF).
+install-check: dist
+	PATH="$(abspath $(VENV))/bin:$$PATH" PYTHON="$(abspath $(PY))" bash packaging/install-check.sh dist/canvasedit-*.whl $(EXTRAS)
+
+# The PyInstaller one-folder app in build/app/canvasedit/ (about 1 GB with torch), and its smoke test.
+app: $(BASE)
+	$(PY) -m pip install -q "pyinstaller>=6.10"
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath build/app --workpath build/pyinstaller \
+		packaging/canvasedit.spec
+
+app-smoke: app
+	bash packaging/smoke.sh build/app/canvasedit/canvasedit
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
