@@ -430,3 +430,33 @@ def test_hole_parser_gives_line_col_offsets_or_one_usage_error(text, hole_specs)
         assert hole.length == (int(m.group(5)) if m.group(5) else None)
     ordered = sorted(holes, key=lambda h: (h.start, h.end))
     assert not any(a.overlaps(b) for a, b in itertools.pairwise(ordered))
+
+
+def test_the_editor_path_to_a_gguf_model_names_the_missing_extra_too(monkeypatch, tmp_path):
+    # The editor opens models through open_backend, so its error notice carries the same hint.
+    from canvasedit.engine import BackendUnavailable, open_backend
+
+    monkeypatch.setitem(sys.modules, "gguf", None)
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF")
+    with pytest.raises(BackendUnavailable, match=r"pip install 'canvasedit\[gguf\]'"):
+        open_backend(fake)
+
+
+def test_export_gguf_gives_the_file_the_umask_mode_and_removes_a_killed_exports_leftover(capsys, tmp_path,
+                                                                                          tiny_model_dir):
+    import os
+    import subprocess as sp
+
+    dead = int(sp.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                      check=True).stdout)
+    leftover = tmp_path / f".m.gguf.canvasedit-{dead}-0badf00d.part"
+    leftover.write_bytes(b"half a model")
+    old = os.umask(0o022)
+    try:
+        code, _, err = run(capsys, "export-gguf", str(tmp_path / "m.gguf"), "--model", str(tiny_model_dir))
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert (tmp_path / "m.gguf").stat().st_mode & 0o777 == 0o644  # was 0600, mkstemp's mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.gguf"]
