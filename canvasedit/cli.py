@@ -399,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"canvasedit {version()}")
         return EXIT_OK
+    global _received_signal
+    _received_signal = None  # one process may run several commands (the tests do)
     headless = bool(argv) and argv[0] in SUBCOMMANDS
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if headless else None
     try:
