@@ -6,9 +6,9 @@
 
 Threads: PyTorch starts one intra-op thread per core, and its OpenMP threads spin while they
 wait for work. On a machine whose cores are busy with anything else (a build, a second fill, the
-terminal itself) the spinning threads fight for the cores: a fill of the bundled model measured
-6–10× slower with the default than with one thread on a loaded 2-core machine (``benchmarks/
-threads.py`` prints the numbers). ``choose_threads`` therefore takes the ``[model] threads``
+terminal itself) the spinning threads fight for the cores: a fill of the bundled model took a
+median 111.6 s with the default (2 threads) and 25.6 s with one thread on a loaded 2-core machine
+(``benchmarks/threads.py`` prints the numbers). ``choose_threads`` therefore takes the ``[model] threads``
 setting when it is set, else ``OMP_NUM_THREADS`` when the user exported it, else half the cores
 this process may run on (at least one), and ``apply_threads`` also asks OpenMP to sleep rather
 than spin while idle (``OMP_WAIT_POLICY=PASSIVE``, unless the user chose a policy). The GGUF
