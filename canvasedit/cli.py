@@ -109,6 +109,9 @@ def build_fill_parser() -> argparse.ArgumentParser:
                    help="partially revise a range (keep most tokens, refill the least likely)")
     p.add_argument("--revise-fraction", type=float, default=0.3, help="fraction of a revised range to refill")
     _model_arguments(p)
+    p.add_argument("--engine", default=None, metavar="URL",
+                   help="fill on this server (canvasedit serve, or OpenAI-compatible) instead of a local model; "
+                        "default config.toml's [engine] url")
     _sampler_arguments(p)
     from canvasedit.cli_features import add_fill_options
 
@@ -194,10 +197,19 @@ def run_fill(argv: list[str]) -> int:
         if target is not None:
             check_target(target)  # a FIFO, device or read-only file is refused before the fill, not after
         apply_threads(settings.model.threads)
-        backend = open_backend(resolve_model(args.model or settings.model.active or None),
-                               device=args.device or settings.model.device)
-        params = sampler_params(args, settings, backend)
-        run = start_fill(doc.text, holes, backend, params, args)  # a plain fill, an instruction or a length search
+        if args.engine or settings.engine.url:  # the document and its holes go to a server; its passes come back
+            from canvasedit.engine.remote import connect_for
+
+            if args.instruct is not None or args.length_search:
+                raise UsageError("--instruct and --length-search run on a local model; leave out --engine")
+            engine = connect_for(args.engine or settings.engine.url, settings.engine, args.model)
+            run = engine.fill(doc.text, holes, settings.sampler, flag_layer(args))
+            backend = run.backend
+        else:
+            backend = open_backend(resolve_model(args.model or settings.model.active or None),
+                                   device=args.device or settings.model.device)
+            params = sampler_params(args, settings, backend)
+            run = start_fill(doc.text, holes, backend, params, args)  # a plain fill, an instruction or a length search
         for event in run:
             if args.stream and not args.json:
                 shown = " | ".join(h.replace("\n", "⏎") for h in event.holes)

@@ -20,6 +20,10 @@ The file has one table per section; every key is optional and falls back to its 
     [keys]
     "fill" = "ctrl+g"
 
+    [engine]             # fill on a server instead of a local model (canvasedit serve, vLLM, SGLang, Mercury)
+    url = "http://gpu-box:8765"
+    api_key = ""
+
     [models.my-coder]    # one table per model added with `canvasedit models add`
     repo = "org/name"
     family = "a2d"
@@ -103,6 +107,28 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """Where fills run: here (no url) or on a server (``canvasedit.engine.remote``)."""
+
+    SECTION: ClassVar[str] = "engine"
+    url: str = ""
+    """A server to fill on (``http://HOST:PORT``); empty = the local model."""
+    api_key: str = ""
+    """Sent as ``Authorization: Bearer KEY`` when set."""
+    kind: str = "auto"
+    """canvasedit, openai, mercury, or auto (asks the server; ``*.inceptionlabs.ai`` is Mercury)."""
+    model: str = ""
+    """The model to ask an OpenAI-compatible server for; empty = the first it lists."""
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        _require(self, "url", not self.url or re.match(r"https?://[^/\s]+", self.url) is not None,
+                 "empty or a URL such as http://HOST:PORT")
+        _require(self, "kind", self.kind in ("auto", "canvasedit", "openai", "mercury"),
+                 "auto, canvasedit, openai or mercury")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything in ``config.toml``."""
 
@@ -117,6 +143,8 @@ class Settings:
     """User key overrides: binding id (such as ``fill``) → key string (such as ``ctrl+g``)."""
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The user's own catalog entries (``canvasedit models add``): name → ``[models.NAME]`` table."""
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    """A remote engine to fill on instead of the local model."""
 
     def __post_init__(self) -> None:
         try:
@@ -130,7 +158,7 @@ class Settings:
             _check_model_table(name, table)
 
 
-_SECTIONS = (EditorSettings, ModelSettings)
+_SECTIONS = (EditorSettings, ModelSettings, EngineSettings)
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

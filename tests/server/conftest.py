@@ -23,6 +23,12 @@ CHAT_TEMPLATE = ("{% for m in messages %}<|pad|>{{ m['role'] }}\n{{ m['content']
                  "{% if add_generation_prompt %}<|pad|>assistant\n{% endif %}")
 
 
+@pytest.fixture(autouse=True)
+def _plain_kernels(reference_kernels):
+    """The server tests are about HTTP: the confidence op's plain PyTorch path keeps them quick (the
+    Triton kernel has its own tests, and its CPU interpreter takes about a second per step)."""
+
+
 @pytest.fixture(scope="session")
 def chat_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = make_tiny_llada(tmp_path_factory.mktemp("tiny-chat"))
@@ -62,7 +68,8 @@ class ServeProcess:
 @pytest.fixture(scope="session")
 def serve_process(tmp_path_factory: pytest.TempPathFactory):
     """The real command on the bundled model, on a free port of 127.0.0.1, logging JSON to stderr."""
-    env = {**os.environ, "CANVASEDIT_HOME": str(tmp_path_factory.mktemp("serve-home")), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "CANVASEDIT_HOME": str(tmp_path_factory.mktemp("serve-home")), "HF_HUB_OFFLINE": "1",
+           "CANVASEDIT_KERNELS": "reference"}
     proc = subprocess.Popen([sys.executable, "-m", "canvasedit", "serve", "--port", "0", "--json-log"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env)

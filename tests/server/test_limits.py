@@ -132,12 +132,13 @@ def test_a_fill_cancelled_while_it_waits_never_runs():
     slow = Slow(delay=0.1)
     service = EngineService(backend=slow)
     with LiveServer(service) as server:
-        first = raw_request(server.port, body(10))
+        first = raw_request(server.port, body(30))
         assert wait_for(lambda: slow.passes > 0)
         queued = json.dumps({"text": "z = 9\n", "holes": [{"start": 4, "length": 2}]}).encode()
         waiting = raw_request(server.port, queued)
         time.sleep(0.5)  # the second request waits behind the first
         waiting.close()
+        time.sleep(0.5)  # its client is gone before the model is free
         first.close()
         assert wait_for(lambda: free(service))
         z = slow.index["z"]
