@@ -115,7 +115,9 @@ class LengthSearch:
         budget_factor: float = BUDGET_FACTOR,
         junction: int = JUNCTION_TOKENS,
         passes: int = SCORING_PASSES,
+        lockstep: bool = True,
     ) -> None:
+        """``lockstep=False`` runs the candidates one after another even where they could share batches."""
         self.backend = backend
         self.params = params
         self.original = text
@@ -131,7 +133,7 @@ class LengthSearch:
         self.plans: tuple[tuple[int, ...], ...] = (*plans, tuple(budgets))
         """Each candidate's hole lengths; the last is the free candidate's budgets."""
         self.variable = getattr(backend, "expand_id", None) is not None
-        self.lockstep = backend.layout.block_size == 0 and params.cache is Cache.EXACT
+        self.lockstep = lockstep and backend.layout.block_size == 0 and params.cache is Cache.EXACT
         pad = _pad_id(backend)
         self._batcher = _Lockstep(backend, len(self.plans)) if self.lockstep and len(self.plans) > 1 else None
         self._runs: list[FillRun] = []
@@ -256,9 +258,11 @@ def search_lengths(
     params: SamplerParams | None = None,
     factors: Sequence[float] = LENGTH_FACTORS,
     budget_factor: float = BUDGET_FACTOR,
+    lockstep: bool = True,
 ) -> LengthSearch:
     """Start a length search over ``holes``; bad holes (or a budget past the context) raise at once."""
-    return LengthSearch(text, holes, backend, params or SamplerParams.layered(backend.recipe), factors, budget_factor)
+    return LengthSearch(text, holes, backend, params or SamplerParams.layered(backend.recipe), factors, budget_factor,
+                        lockstep=lockstep)
 
 
 # -- canvases ------------------------------------------------------------------------------------------------

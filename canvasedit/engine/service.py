@@ -128,6 +128,46 @@ class EngineService:
         run = FillRun("", [hole], backend, params or self.params(*layers), canvas=canvas)
         return FillHandle(self, run, next(self._ids))
 
+    # -- what only a diffusion editor does (engine/instruct.py, lengths.py, outline.py, score.py) ----------
+
+    def instruct(self, text: str, start: int, end: int, instruction: str, *layers: Mapping[str, Any] | None,
+                 params: SamplerParams | None = None, length: int | None = None) -> FillHandle:
+        """A handle for rewriting ``text[start:end]`` as ``instruction`` asks (instruct models); its one hole
+        is the answer, which replaces the selection."""
+        from canvasedit.engine.instruct import instruct
+
+        run = instruct(text, start, end, instruction, self.require(), params or self.params(*layers), length=length)
+        return FillHandle(self, run, next(self._ids))  # type: ignore[arg-type]
+
+    def search_lengths(self, text: str, holes: Sequence[Hole], *layers: Mapping[str, Any] | None,
+                       params: SamplerParams | None = None) -> FillHandle:
+        """A handle for a length search; its ``events()`` are ``CandidateStep``s (candidate, lengths, event),
+        its ``result`` the best candidate's fill, ``handle.run.candidates`` every candidate with its score."""
+        from canvasedit.engine.lengths import search_lengths
+
+        run = search_lengths(text, holes, self.require(), params or self.params(*layers))
+        return FillHandle(self, run, next(self._ids))  # type: ignore[arg-type]
+
+    def expand(self, text: str, language: str | None, *layers: Mapping[str, Any] | None,
+               params: SamplerParams | None = None, length: int | None = None) -> FillHandle:
+        """A handle for writing every outline item's body jointly; ``result.holes[i]`` is item i's body with
+        its range in ``text`` (``handle.run.items``), so each can be accepted alone."""
+        from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS
+        from canvasedit.engine.outline import expand
+
+        run = expand(text, self.require(), params or self.params(*layers), language=language,
+                     length=length or DEFAULT_HOLE_TOKENS)
+        return FillHandle(self, run, next(self._ids))  # type: ignore[arg-type]
+
+    def score(self, text: str, start: int = 0, end: int | None = None, timeout: float | None = None,
+              **options: Any) -> Any:
+        """Every token's probability in place (``engine.score.score``), run while holding the model like a fill."""
+        from canvasedit.engine.score import score
+
+        backend = self.require()
+        with self._slot(timeout):
+            return score(text, backend, start, end, **options)
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no fill holds the model: True, or False when ``timeout`` seconds passed first."""
         if not self._run_lock.acquire(timeout=-1 if timeout is None else timeout):

@@ -116,3 +116,12 @@ def test_a_model_without_a_chat_template_says_so():
     assert not has_chat_template(bundled)
     with pytest.raises(NotInstructModel, match="no chat template"):
         instruct(TEXT, START, END, "make it formal", bundled)
+
+
+def test_the_service_revises_through_a_handle(chat_model):
+    from canvasedit.engine.service import EngineService
+
+    service = EngineService(backend=chat_model)
+    handle = service.instruct(TEXT, START, END, "make it formal", {"steps": 2}, length=8)
+    assert len(list(handle.events())) == 2
+    assert handle.result.text == TEXT[:START] + handle.result.holes[0].text + TEXT[END:]

@@ -67,9 +67,11 @@ def test_lockstep_batches_the_candidates_and_gives_what_each_would_alone():
     for k, plan in enumerate(search.plans):
         alone = MockBackend()
         alone.targets, alone.strength = together.targets, together.strength
-        one = search_lengths(TEXT, [Hole(AT, AT, length=6)], alone, SamplerParams(steps=6, cache="dual"))
-        assert one.plans == search.plans and one.backend_calls == 0  # dual cache: no lockstep, one after another
+        one = search_lengths(TEXT, [Hole(AT, AT, length=6)], alone, SamplerParams(steps=6), lockstep=False)
+        assert one.plans == search.plans
         one.run()
+        denoising = [c for c in alone.calls if c.shape[0] == 1]  # the scoring passes go 4 to a call
+        assert one.backend_calls == one.forward_passes == len(denoising)
         assert one.candidates[k].result.text == search.candidates[k].result.text
         assert one.candidates[k].score == pytest.approx(search.candidates[k].score)
 
@@ -158,3 +160,13 @@ def test_an_error_in_one_candidate_reaches_the_caller():
 def test_a_partial_revision_cannot_be_searched():
     with pytest.raises(BadHole, match="length search"):
         search_lengths(TEXT, [Hole(0, 3, revise=0.5)], MockBackend())
+
+
+def test_the_service_runs_a_length_search_through_a_handle():
+    from canvasedit.engine.service import EngineService
+
+    service = EngineService(backend=MockBackend())
+    handle = service.search_lengths(TEXT, [Hole(AT, AT, length=4)], {"steps": 4})
+    steps = list(handle.events())
+    assert {s.candidate for s in steps} == set(range(6))
+    assert handle.result is handle.run.best.result and len(handle.run.candidates) == 6

@@ -126,3 +126,13 @@ def test_cancelling_leaves_no_result(tiny_backend):
     for _ in run:
         run.cancel()
     assert run.result is None and run.cancelled
+
+
+def test_the_service_expands_through_a_handle(tiny_backend):
+    from canvasedit.engine.service import EngineService, result_json
+
+    service = EngineService(backend=tiny_backend)
+    handle = service.expand(MARKDOWN, "markdown", {"steps": 2}, length=3)
+    events = list(handle.events())
+    assert len(events) == 2 and len(handle.result.holes) == len(handle.run.items) == 5
+    assert result_json(handle.result, tiny_backend)["holes"][0]["original_start"] == handle.run.items[0].start

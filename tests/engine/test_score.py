@@ -196,3 +196,12 @@ def test_block_diffusion_scores_never_see_later_blocks(tmp_path, reference_kerne
     first_block = [t for t in a.tokens if t.index < 3]
     assert first_block and [t.probability for t in first_block] == pytest.approx(
         [t.probability for t in b.tokens if t.index < 3], abs=1e-6)
+
+
+def test_the_service_scores_while_holding_the_model():
+    from canvasedit.engine.service import EngineService
+
+    service = EngineService(backend=MockBackend())
+    result = service.score("abcdef", 1, 3, passes=2)
+    assert [t.text for t in result.tokens] == ["b", "c"] and result.passes == 2
+    assert service.wait_idle(timeout=0)  # the model is free again
