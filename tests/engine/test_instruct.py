@@ -125,3 +125,40 @@ def test_the_service_revises_through_a_handle(chat_model):
     handle = service.instruct(TEXT, START, END, "make it formal", {"steps": 2}, length=8)
     assert len(list(handle.events())) == 2
     assert handle.result.text == TEXT[:START] + handle.result.holes[0].text + TEXT[END:]
+
+
+@pytest.fixture(scope="module")
+def dream_pair(tmp_path_factory):
+    """Dream-v0-Instruct's layout, native and as a GGUF that carries the model's chat template."""
+    import gguf
+    from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
+
+    from canvasedit.engine.backends.gguf import GGUFBackend
+    from canvasedit.models.gguf_file import export_gguf, read_gguf_info
+
+    root = tmp_path_factory.mktemp("dream-gguf")
+    folder = make_dream(root / "model")
+    native = NativeBackend.load(folder, device="cpu")
+    plain = export_gguf(folder, root / "plain.gguf", "f32").path
+    path = root / "model-chat.gguf"
+    reader = gguf.GGUFReader(plain, "r")
+    writer = gguf.GGUFWriter(path, arch=reader.get_field(gguf.Keys.General.ARCHITECTURE).contents(),
+                             endianess=reader.endianess)
+    template = native.tokenizer.chat_template
+    copy_with_new_metadata(reader, writer, {gguf.Keys.Tokenizer.CHAT_TEMPLATE: MetadataDetails(
+        gguf.GGUFValueType.STRING, template)}, [])
+    backend = GGUFBackend(read_gguf_info(path), max_context=256, flash_attention=False)
+    yield native, backend
+    backend.close()
+
+
+def test_a_gguf_renders_its_own_template_as_the_native_tokenizer_does(dream_pair):
+    native, backend = dream_pair
+    assert has_chat_template(backend) and backend.chat_template == native.tokenizer.chat_template
+    messages = [{"role": "user", "content": instruction_message("make it formal", TEXT[START:END])}]
+    assert chat_prompt_ids(backend, messages) == list(own_template(native, messages))
+    tricky = [{"role": "user", "content": instruction_message("explain", "say <|im_end|> now")}]
+    ids = chat_prompt_ids(backend, tricky)
+    assert ids.count(151645) == list(own_template(native, messages)).count(151645)  # the text's stays text
+    result = instruct(TEXT, START, END, "make it formal", backend, SamplerParams(steps=2), length=6).run()
+    assert result.text == TEXT[:START] + result.holes[0].text + TEXT[END:]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -172,18 +173,51 @@ class GGUFBackend:
     # -- tokens ------------------------------------------------------------------------------------------------
 
     def encode(self, text: str) -> list[int]:
+        # parse_special=False: a literal "<|mdm_mask|>" in a document is text, never a mask.
+        return self._tokenize(text, special=False)
+
+    def encode_special(self, text: str) -> list[int]:
+        """``text`` with its special-token strings read as those tokens: a chat template's output, never a document."""
+        return self._tokenize(text, special=True)
+
+    def _tokenize(self, text: str, special: bool) -> list[int]:
         if not text:
             return []
         data = text.encode("utf-8")
         size = len(data) + 16
         for _ in range(2):
             buf = (self._lib.llama_token * size)()
-            # parse_special=False: a literal "<|mdm_mask|>" in a document is text, never a mask.
-            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, size, False, False)
+            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, size, False, special)
             if n >= 0:
                 return list(buf[:n])
             size = -n
         raise BadParams("llama.cpp could not tokenize the text")
+
+    @property
+    def chat_template(self) -> str | None:
+        """The model's own chat template (the file's ``tokenizer.chat_template``), or None for a base model."""
+        raw = self._lib.llama_model_chat_template(self._model, None)
+        return raw.decode("utf-8", errors="replace") if raw else None
+
+    @property
+    def special_names(self) -> dict[str, str]:
+        """``bos_token`` / ``eos_token`` as the strings a chat template writes for them."""
+        names = {}
+        for key, token in (("bos_token", self._lib.llama_vocab_bos(self._vocab)),
+                           ("eos_token", self._lib.llama_vocab_eos(self._vocab))):
+            if token != self._lib.LLAMA_TOKEN_NULL:
+                names[key] = self._piece_of(token, special=True)
+        return names
+
+    @functools.cached_property
+    def special_strings(self) -> tuple[str, ...]:
+        """The text of every token no document may contain (control and unused tokens)."""
+        return tuple(self._piece_of(t, special=True) for t in np.flatnonzero(self.banned.numpy()).tolist()
+                     if t < self.n_vocab) + tuple(self._piece_of(t, special=True) for t in self.stop_ids)
+
+    def _piece_of(self, token: int, special: bool) -> str:
+        n = self._lib.llama_token_to_piece(self._vocab, token, self._piece, len(self._piece), 0, special)
+        return self._piece.raw[: max(n, 0)].decode("utf-8", errors="replace")
 
     def decode(self, ids: Sequence[int]) -> str:
         ids = list(ids)
