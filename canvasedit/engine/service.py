@@ -65,6 +65,8 @@ class EngineService:
         self.max_waiting = max_waiting
         """Fills allowed to wait for the running one; one more is refused with ``ServiceBusy``."""
         self._ids = itertools.count(1)
+        self.record_measurements = True
+        """Remember each finished fill's speed and the process's peak memory for ``canvasedit models list``."""
 
     # -- the model -----------------------------------------------------------------------------------------
 
@@ -226,6 +228,8 @@ class FillHandle:
             if self._cancelled.is_set():
                 return
             yield from self.run
+        if self.run.result is not None and self.service.record_measurements:
+            _record(self.backend, self.run.result)
 
     def wait(self, timeout: float | None = None) -> FillResult:
         for _ in self.events(timeout):
@@ -233,6 +237,26 @@ class FillHandle:
         if self.run.result is None:
             raise EngineError("the fill was cancelled before it finished")
         return self.run.result
+
+
+def _record(backend: Backend, result: FillResult) -> None:
+    """The model's peak memory and speed on this machine, kept for ``models list`` and the models screen."""
+    import resource
+
+    from canvasedit.models.errors import ModelError
+    from canvasedit.models.store import record_measurement
+
+    if result.tokens_committed == 0:
+        return
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if backend.device.startswith("cuda"):
+        import torch
+
+        peak = torch.cuda.max_memory_allocated()
+    try:
+        record_measurement(backend.model_name, peak, result.tokens_per_second, backend.device, backend.name)
+    except ModelError:
+        pass  # an unwritable state folder must not turn a finished fill into a failed one; the fill stands
 
 
 def _close(backend: Backend) -> None:

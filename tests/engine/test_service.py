@@ -158,3 +158,12 @@ def test_wait_idle_waits_for_the_running_fill():
     assert service.wait_idle(timeout=5) is True
     runner.join(5)
 
+
+def test_a_finished_fill_records_the_models_speed_and_memory():
+    from canvasedit.models.store import measurements
+
+    service = EngineService(opener_for({"m": MockBackend()}))
+    service.load("m")
+    service.fill(TEXT, [Hole(4, 4, 3)], {"steps": 3}).wait()
+    seen = measurements()["mock"]
+    assert seen["tokens_per_s"] > 0 and seen["peak_bytes"] > 10_000_000 and seen["backend"] == "mock"
