@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -17,8 +18,13 @@ def test_the_command_serves_the_bundled_model_and_logs_json(serve_process):
     info = json.loads(proc.stdout)
     assert info["engine"] == "canvasedit" and info["model"] == "canvasedit-tiny" and info["sees_suffix"] is True
     assert serve_process.url.startswith("http://127.0.0.1:")
-    logs = serve_process.logs()  # every line on stderr is one JSON object
-    assert any(line.get("path") == "/v1/engine" and line.get("status") == 200 for line in logs)
+    deadline = time.monotonic() + 10  # the access line is written after the response has gone out
+    while True:
+        logs = serve_process.logs()  # every line on stderr is one JSON object
+        if any(line.get("path") == "/v1/engine" and line.get("status") == 200 for line in logs):
+            break
+        assert time.monotonic() < deadline, f"no access line for /v1/engine in {logs[-5:]}"
+        time.sleep(0.05)
     assert all({"time", "level", "message"} <= set(line) for line in logs)
 
 
