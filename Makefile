@@ -19,8 +19,11 @@ $(TESTDEPS): $(BASE)
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(TESTDEPS)
 
+# The editor opens a copy (made once, kept between runs): saving never edits the tracked sample.
 run: $(BASE)
-	$(VENV)/bin/canvasedit samples/example.py
+	@mkdir -p build/try
+	@test -e build/try/example.py || cp samples/example.py build/try/example.py
+	$(VENV)/bin/canvasedit build/try/example.py
 
 test: $(TESTDEPS)
 	TRITON_INTERPRET=1 HF_HUB_OFFLINE=1 $(PY) -m pytest -q

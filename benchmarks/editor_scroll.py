@@ -1,16 +1,19 @@
-"""Keystroke-to-render latency of the editor on a 10,000-line Python file, headless.
+"""Keystroke-to-render latency of the editor on a 10,000-line Python file, headless, idle or while a fill streams.
 
-    python benchmarks/editor_scroll.py                 # 10,000 lines, 120x40 terminal
+    python benchmarks/editor_scroll.py                      # 10,000 lines, 120x40 terminal, idle
+    python benchmarks/editor_scroll.py --during-fill        # the same keys while the bundled model fills a hole
     python benchmarks/editor_scroll.py --lines 25000 --no-highlight
 
-Opens the file in ``CanvasEditApp`` under Textual's test driver (no model: nothing here fills),
-presses keys and times each one from the press to the next frame the screen composes (the
-moment TextArea has re-rendered the rows). Prints mean and p95 per kind of key. This prints
-numbers; it is not a test and asserts nothing.
+Opens the file in ``CanvasEditApp`` under Textual's test driver, presses keys and times each one
+from the press to the next frame the screen composes (the moment the rows are re-rendered).
+Prints, per kind of key, wall-clock mean / p95 / max and the CPU the app's thread spent on
+it (mean and p95): on a shared machine wall time includes waiting for a core, CPU time does
+not, so the two together say whether the editor or the machine is slow. This prints numbers;
+it is not a test and asserts nothing.
 
-Typing is the expensive case. TextArea alone re-highlights the whole file on every edit (Textual
-issues #5642/#5645: ~0.3 s per keystroke here), which is why fill passes are drawn as an overlay
-and why the canvas highlights only the rows near the view in files over 2,000 lines.
+``--during-fill`` loads the bundled model and keeps a 128-token hole filling (restarted when it
+finishes), 30 rows above the cursor, so every pass redraws part of the screen while the keys
+are pressed; the fill's thread competes for the interpreter with the keystrokes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ os.environ.setdefault("CANVASEDIT_HOME", tempfile.mkdtemp(prefix="canvasedit-ben
 from canvasedit.config import Settings  # noqa: E402
 from canvasedit.document import load_document  # noqa: E402
 from canvasedit.ui.app import CanvasEditApp  # noqa: E402
+from canvasedit.ui.holes import HoleMark  # noqa: E402
 
 CHUNK = '''
 
@@ -61,42 +65,76 @@ def make_file(folder: Path, lines: int) -> Path:
     return path
 
 
-async def measure(path: Path, size: tuple[int, int], highlight: bool) -> dict[str, list[float]]:
+def bundled_backend():
+    from canvasedit.engine import open_backend
+    from canvasedit.models.catalog import resolve_model
+
+    return open_backend(resolve_model(None), device="cpu")
+
+
+async def measure(
+    path: Path, size: tuple[int, int], highlight: bool, during_fill: bool, scale: float = 1.0
+) -> dict[str, list[tuple[float, float]]]:
     document = load_document(path)
     if not highlight:
         document.path = path.with_suffix(".txt")
-    app = CanvasEditApp(document, backend=NoModel(), settings=Settings(), cursor_blink=False)
-    frames: list[float] = []
-    results: dict[str, list[float]] = {}
+    backend = bundled_backend() if during_fill else NoModel()
+    settings = Settings(sampler={"steps": 128}) if during_fill else Settings()
+    app = CanvasEditApp(document, backend=backend, settings=settings, cursor_blink=False)
+    frames: list[tuple[float, float]] = []
+    results: dict[str, list[tuple[float, float]]] = {}
     start = time.perf_counter()
     async with app.run_test(size=size) as pilot:
         display = app._display
 
         def timed_display(screen, renderable) -> None:
             if renderable is not None:
-                frames.append(time.perf_counter())
+                frames.append((time.perf_counter(), time.thread_time()))
             display(screen, renderable)
 
         app._display = timed_display  # every composed frame passes through here, headless too
         await pilot.pause()
-        results["open (to first idle)"] = [time.perf_counter() - start]
-        canvas = app.screen.canvas
+        results["open (to first idle)"] = [(time.perf_counter() - start, 0.0)]
+        screen = app.screen
+        canvas = screen.canvas
+
+        def keep_filling() -> None:
+            if during_fill and screen.fill_state != "filling":
+                if screen.fill_state == "pending":
+                    screen.reject_fill()
+                hole = canvas.offset_of((4970, 4))
+                if not canvas.holes.at(hole):
+                    canvas.add_hole(HoleMark(hole, hole, length=128))
+                screen.start_fill()
 
         async def press(kind: str, key: str, times: int) -> None:
-            for _ in range(times):
+            for _ in range(max(1, round(times * scale))):
+                keep_filling()
                 seen = len(frames)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 await pilot.press(key)
                 deadline = t0 + 5
                 while len(frames) <= seen and time.perf_counter() < deadline:
                     await asyncio.sleep(0.0005)
                 if len(frames) > seen:
-                    results.setdefault(kind, []).append(frames[seen] - t0)
+                    wall, cpu = frames[seen]
+                    results.setdefault(kind, []).append((wall - t0, cpu - c0))
 
-        await press("cursor down", "down", 200)
+        canvas.move_cursor((5000, 0), center=True)
+        await pilot.pause()
+        if during_fill:
+            keep_filling()
+            while screen.steps_drawn < 2:
+                await asyncio.sleep(0.01)
+        for _ in range(5):  # up and down inside the view: no scrolling
+            await press("cursor move (in view)", "down", 15)
+            await press("cursor move (in view)", "up", 15)
+        canvas.move_cursor((5000, 0), center=True)
+        await pilot.pause()
+        await press("cursor down (scrolls)", "down", 100)
         await press("page down (scroll)", "pagedown", 60)
         await press("page up (scroll)", "pageup", 30)
-        canvas.move_cursor((5000, 0))
+        canvas.move_cursor((5000, 0), center=True)
         await pilot.pause()
         await press("type a character", "x", 40)
         await press("backspace", "backspace", 40)
@@ -107,7 +145,13 @@ async def measure(path: Path, size: tuple[int, int], highlight: bool) -> dict[st
         await pilot.pause()
         await press("type with 3 holes", "y", 30)
         await press("grow selection (alt+up)", "alt+up", 5)
+        screen.cancel_fill()
     return results
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -116,17 +160,25 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=120)
     parser.add_argument("--height", type=int, default=40)
     parser.add_argument("--no-highlight", action="store_true", help="open as plain text (no tree-sitter)")
+    parser.add_argument("--during-fill", action="store_true", help="press the keys while the bundled model fills a hole")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="press each key this share of the usual times (default 1, or 0.25 with --during-fill)")
     args = parser.parse_args()
+    scale = args.scale if args.scale is not None else (0.25 if args.during_fill else 1.0)
     with tempfile.TemporaryDirectory() as folder:
         path = make_file(Path(folder), args.lines)
-        results = asyncio.run(measure(path, (args.width, args.height), not args.no_highlight))
+        results = asyncio.run(measure(path, (args.width, args.height), not args.no_highlight, args.during_fill, scale))
     what = "plain text" if args.no_highlight else "python, tree-sitter highlighting"
-    print(f"{args.lines:,} lines ({what}), {args.width}x{args.height}, headless; milliseconds")
-    print(f"{'key':28} {'n':>4} {'mean':>8} {'p95':>8} {'max':>8}")
-    for kind, times in results.items():
-        ms = sorted(t * 1000 for t in times)
-        p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
-        print(f"{kind:28} {len(ms):4d} {statistics.fmean(ms):8.1f} {p95:8.1f} {ms[-1]:8.1f}")
+    when = "while a fill streams" if args.during_fill else "idle"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{args.lines:,} lines ({what}), {args.width}x{args.height}, headless, {when}; "
+          f"{os.cpu_count()} CPUs, load average {load:.2f}; milliseconds")
+    print(f"{'key':28} {'n':>4} {'mean':>8} {'p95':>8} {'max':>8} {'cpu mean':>9} {'cpu p95':>8}")
+    for kind, samples in results.items():
+        wall = [w * 1000 for w, _ in samples]
+        cpu = [c * 1000 for _, c in samples]
+        print(f"{kind:28} {len(wall):4d} {statistics.fmean(wall):8.1f} {p95(wall):8.1f} {max(wall):8.1f} "
+              f"{statistics.fmean(cpu):9.1f} {p95(cpu):8.1f}")
 
 
 if __name__ == "__main__":

@@ -161,6 +161,7 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
         self.hole_length = 32
         """Tokens in the next insertion hole."""
         self._demo_noticed = False
+        self._offered = (False, False)
         self._init_fill()
 
     @property
@@ -189,6 +190,7 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
         self.passes = self.query_one(PassesPanel)
         self.status = self.query_one(StatusBar)
         self.canvas.cursor_blink = self.canvasedit_app.cursor_blink
+        self.canvas.on_cursor_moved = self._show_position
         self.hole_length = self.settings.editor.hole_length
         self._apply_theme()
         self._configure_canvas()
@@ -278,7 +280,10 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
     def on_holes_changed(self, message: HolesChanged) -> None:
         self._show_holes()
         self._update_dirty()  # accepting a result changes what would be saved, not the text
-        self.refresh_bindings()  # what the footer offers depends on the holes (ctrl+r, tab)
+        offered = (bool(self.canvas.holes), bool(self.canvas.holes.in_state(PENDING)))
+        if offered != self._offered:  # what the footer offers (ctrl+r, tab) depends on these two
+            self._offered = offered
+            self.refresh_bindings()  # rebuilds the footer: not on every keystroke
         if message.removed_by_edit and not message.reason:
             self.set_summary(f"an edit changed the text of {message.removed_by_edit} hole(s); removed")
         self.fill_holes_changed(message)

@@ -154,6 +154,8 @@ class NavCommands:
 
     def selection_size(self) -> str:
         """``12 chars · 4 tok`` for a selection (tokens of the loaded model), or ""."""
+        if self.canvas.selection.is_empty:
+            return ""
         start, end = self.canvas.selection_offsets()
         if start == end:
             return ""

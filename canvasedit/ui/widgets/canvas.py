@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +32,14 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.document._document import Document, EditResult, _utf8_encode
+from textual.document._syntax_aware_document import SyntaxAwareDocument
+from textual.document._wrapped_document import WrappedDocument
 from textual.geometry import Offset, Size
+from textual.reactive import Reactive, reactive
+from textual.strip import Strip
 from textual.widgets import TextArea
+from textual.widgets.text_area import Selection
 
 from canvasedit.engine import StepEvent
 from canvasedit.syntax import SelectionStack, SyntaxTree, Utf8Offsets, syntax_tree_for
@@ -53,8 +61,114 @@ FULL_HIGHLIGHT_LINES = 2_000
 """Up to this many lines the whole file is highlighted after each edit, as TextArea does; longer
 files highlight only the rows within ``HIGHLIGHT_MARGIN`` of the view."""
 HIGHLIGHT_MARGIN = 150
+PARSE_DELAY = 0.25
+"""Seconds of no typing after which a big file's syntax tree is brought up to date."""
 
 Location = tuple[int, int]
+
+
+class _WrappedDocument(WrappedDocument):
+    """TextArea's wrapped document with its height in O(1).
+
+    TextArea asks for the height on every row it draws, and the base class sums it over every
+    line: 10,000 additions per row of a 10,000-line file. The row table it keeps has exactly one
+    entry per wrapped row already.
+    """
+
+    @property
+    def height(self) -> int:
+        return len(self._offset_to_line_info)
+
+
+class _SizedDocument(Document):
+    """TextArea's document, keeping each line's width so its size costs no pass over every line.
+
+    TextArea asks for the document's size after every edit, and the base class measures every
+    line to find the widest. Here the widths of the lines an edit touched are measured again
+    and the rest are kept.
+    """
+
+    _widths: list[int] | None = None
+    _tab_width = -1
+
+    def get_size(self, tab_width: int) -> Size:
+        if self._widths is None or tab_width != self._tab_width:
+            self._widths = [cell_len(line.expandtabs(tab_width)) for line in self._lines]
+            self._tab_width = tab_width
+        return Size(max(self._widths, default=0), len(self._lines))
+
+    def _rewidth(self, top: int, old_bottom: int, new_bottom: int) -> None:
+        if self._widths is not None:
+            tab = self._tab_width
+            self._widths[top : old_bottom + 1] = [
+                cell_len(line.expandtabs(tab)) for line in self._lines[top : new_bottom + 1]
+            ]
+
+    def replace_range(self, start: Location, end: Location, text: str) -> EditResult:
+        top, bottom = sorted((start, end))
+        result = super().replace_range(start, end, text)
+        self._rewidth(top[0], bottom[0], result.end_location[0])
+        return result
+
+
+class _SyntaxDocument(SyntaxAwareDocument):
+    """TextArea's tree-sitter document, re-parsed from one bytes object, and later on big files.
+
+    The base class hands tree-sitter a Python callback that returns one line per call, and finds
+    byte offsets by summing every line above the edit in Python: on a 10,000-line file that is
+    some 14,000 calls per keystroke. Joining and encoding the text is done in C. Even so, an
+    incremental parse of a 10,000-line Python file takes tens of milliseconds, so with
+    ``defer_parse`` an edit only moves the tree's nodes (``Tree.edit``, which keeps the colours
+    of everything else in place) and ``reparse()`` runs when typing pauses.
+    """
+
+    _widths: list[int] | None = None
+    _tab_width = -1
+    defer_parse = False
+    """Leave the re-parse to ``reparse()`` (the canvas calls it once typing pauses)."""
+    stale = False
+    """Whether edits were made since the last parse."""
+    edits: list[tuple[int, int, int]] | None = None
+    """``(top, old_bottom, new_bottom)`` rows of the edits since the highlights were last built."""
+
+    get_size = _SizedDocument.get_size
+    _rewidth = _SizedDocument._rewidth
+
+    def _location_to_byte_offset(self, location: Location) -> int:
+        row, column = location
+        lines = self._lines
+        above = len(self.newline.join(lines[:row]).encode("utf-8")) + (len(self.newline) if row else 0)
+        return above + (len(_utf8_encode(lines[row][:column])) if row < len(lines) else 0)
+
+    def replace_range(self, start: Location, end: Location, text: str) -> EditResult:
+        # SyntaxAwareDocument.replace_range, with the text handed to the parser in one piece.
+        top, bottom = sorted((start, end))
+        start_byte, start_point = self._location_to_byte_offset(top), self._location_to_point(top)
+        old_end_byte, old_end_point = self._location_to_byte_offset(bottom), self._location_to_point(bottom)
+        result = Document.replace_range(self, start, end, text)
+        self._rewidth(top[0], bottom[0], result.end_location[0])
+        self._syntax_tree.edit(
+            start_byte=start_byte,
+            old_end_byte=old_end_byte,
+            new_end_byte=start_byte + len(_utf8_encode(text)),
+            start_point=start_point,
+            old_end_point=old_end_point,
+            new_end_point=self._location_to_point(result.end_location),
+        )
+        self.stale = True
+        if self.edits is not None:
+            self.edits.append((top[0], bottom[0], result.end_location[0]))
+        if not self.defer_parse:
+            self.reparse()
+        return result
+
+    def reparse(self) -> bool:
+        """Bring the tree up to date with the text; False when it already was."""
+        if not self.stale:
+            return False
+        self._syntax_tree = self._parser.parse(self.text.encode("utf-8"), self._syntax_tree)
+        self.stale = False
+        return True
 
 
 class CanvasArea(HoleEditing, TextArea):
@@ -84,6 +198,10 @@ class CanvasArea(HoleEditing, TextArea):
         "canvas--warning",
     }
 
+    selection: Reactive[Selection] = reactive(Selection(), init=False, always_update=True, repaint=False)
+    """As TextArea's, but a move repaints only the rows it touches (``_watch_selection``), not the
+    whole widget: on a 40-row view that is most of the cost of a keystroke."""
+
     BINDINGS = [
         Binding("ctrl+z,super+z", "undo", "Undo", show=False, id="undo"),
         Binding("ctrl+y,super+y", "redo", "Redo", show=False, id="redo"),
@@ -107,6 +225,9 @@ class CanvasArea(HoleEditing, TextArea):
         self._text_cache: tuple[int, str] | None = None
         self._highlight_window: tuple[int, int] | None = None
         self._pass: tuple[StepEvent, tuple[int, ...]] | None = None
+        self.on_cursor_moved: Callable[[], None] | None = None
+        """Called whenever the selection changes (the status bar's position)."""
+        self._reparse_timer: Any = None
         self._init_holes()
         kwargs.setdefault("tab_behavior", "indent")
         kwargs.setdefault("show_line_numbers", True)
@@ -122,6 +243,7 @@ class CanvasArea(HoleEditing, TextArea):
         self.set_pygments(pygments_lexer)
         self.vim: VimLayer | None = None
         """The modal layer when ``[editor] vim`` is on."""
+        self.wrapped_document.__class__ = _WrappedDocument
 
     # ------------------------------------------------------------------ offsets
 
@@ -145,8 +267,10 @@ class CanvasArea(HoleEditing, TextArea):
     def _line_starts(self) -> list[int]:
         if self._starts is None or self._starts[0] != self._version:
             newline = len(self.document.newline)
-            lengths = (len(line) + newline for line in self.document.lines[:-1])
-            self._starts = (self._version, [0, *itertools.accumulate(lengths)])
+            lines = self.document.lines
+            # All in C iterators: a 10,000-line file takes a fraction of a millisecond.
+            lengths = map(operator.add, map(len, itertools.islice(lines, len(lines) - 1)), itertools.repeat(newline))
+            self._starts = (self._version, list(itertools.accumulate(lengths, initial=0)))
         return self._starts[1]
 
     def offset_of(self, location: Location) -> int:
@@ -171,6 +295,37 @@ class CanvasArea(HoleEditing, TextArea):
         self.move_cursor(self.location_of(end), select=True)
 
     # ------------------------------------------------------------------ keys and text
+
+    def _set_document(self, text: str, language: str | None) -> None:
+        super()._set_document(text, language)  # type: ignore[misc]
+        self.wrapped_document.__class__ = _WrappedDocument
+        if type(self.document) is SyntaxAwareDocument:
+            self.document.__class__ = _SyntaxDocument
+            self.document.defer_parse = self.document.line_count > FULL_HIGHLIGHT_LINES
+        elif type(self.document) is Document:
+            self.document.__class__ = _SizedDocument
+
+    def _watch_selection(self, previous: Selection, selection: Selection) -> None:
+        bracket = self._matching_bracket_location
+        super()._watch_selection(previous, selection)
+        rows = [*previous, *selection]
+        rows += [loc for loc in (bracket, self._matching_bracket_location) if loc is not None]
+        self._refresh_rows(min(r for r, _ in rows), max(r for r, _ in rows))
+        if self.on_cursor_moved is not None:
+            self.on_cursor_moved()  # now, so the status bar is drawn in the same frame as the rows
+
+    def _refresh_rows(self, first: int, last: int) -> None:
+        """Repaint document rows ``first`` … ``last`` (with their wrapped continuations)."""
+        if not self.is_mounted:
+            return
+        try:
+            wrapped = self.wrapped_document
+            top = wrapped.location_to_offset((first, 0)).y
+            bottom = wrapped.location_to_offset((last, len(self.document[last]))).y
+        except (IndexError, ValueError):
+            self.refresh()
+            return
+        self.refresh_lines(top, bottom - top + 1)
 
     async def _on_key(self, event: events.Key) -> None:
         if self.vim is not None and self.vim.consumes_text and self.vim.key(event.key, event.character):
@@ -262,8 +417,18 @@ class CanvasArea(HoleEditing, TextArea):
         self._decor = None
         self._repaint()
 
-    def _holes_redrawn(self) -> None:
+    def _holes_redrawn(self, rows: tuple[int, int] | None = None) -> None:
+        """Draw the holes again: all of them, or after an edit within one row only that row."""
         self._decor = None
+        if rows is not None and rows[0] == rows[1]:
+            # An edit inside one row moved no hole to another row: the row itself (and, while a
+            # fill streams, the rows its passes cover) is all that changed on screen.
+            overlay = set(self._overlay or ())
+            if self._pass is not None:
+                self._layout_pass()
+                overlay |= set(self._overlay or ())
+            self._repaint_rows(overlay | {rows[0]})
+            return
         if self._pass is not None:
             self._layout_pass()
         # TextArea paints the cursor row's background over whatever get_line returns, which would
@@ -301,11 +466,12 @@ class CanvasArea(HoleEditing, TextArea):
 
     def show_pass(self, event: StepEvent, slot_ids: tuple[int, ...]) -> None:
         """Draw one pass of the running fill over its holes (``slot_ids``: the fill's holes in order)."""
+        before = set(self._overlay or ())
         self._pass = (event, slot_ids)
         self._layout_pass()
         self._decor = None
         self._refresh_size()
-        self._repaint()
+        self._repaint_rows(before | set(self._overlay or ()))
 
     def _layout_pass(self) -> None:
         assert self._pass is not None
@@ -329,10 +495,11 @@ class CanvasArea(HoleEditing, TextArea):
     def clear_overlay(self) -> None:
         """Stop drawing passes: the holes show as marks again."""
         self._pass = None
-        self._set_overlay(None)
         self._decor = None
+        self._set_overlay(None)
 
     def _set_overlay(self, spans: list[VirtualSpan] | None, repaint: bool = True) -> None:
+        before = set(self._overlay or ())
         for row, saved in self._hidden_highlights.items():
             self._highlights[row] = saved
         self._hidden_highlights = {}
@@ -340,7 +507,36 @@ class CanvasArea(HoleEditing, TextArea):
         self._hide_overlay_highlights()
         if repaint:
             self._refresh_size()
+            self._repaint_rows(before | set(self._overlay or ()))
+
+    def _repaint_rows(self, rows: set[int]) -> None:
+        """Draw these document rows again (a pass changed them), not the whole view.
+
+        Overlay rows never come from TextArea's line cache (``render_line``), so refreshing them is
+        enough; with soft wrap, rows and screen lines differ, and everything is drawn again.
+        """
+        if self.soft_wrap:
             self._repaint()
+            return
+        ordered = sorted(rows)
+        start = previous = None
+        for row in ordered:
+            if start is None:
+                start = previous = row
+            elif row == previous + 1:
+                previous = row
+            else:
+                self._refresh_rows(start, previous)
+                start = previous = row
+        if start is not None:
+            self._refresh_rows(start, previous)
+
+    def render_line(self, y: int) -> Strip:
+        # TextArea caches rendered rows by position only; a row the overlay changes is drawn
+        # fresh each time instead, so a new pass needs no cache-wide clear.
+        if self._overlay is not None and not self.soft_wrap and int(self.scroll_y) + y in self._overlay:
+            return self._render_line(y)
+        return super().render_line(y)
 
     def _hide_overlay_highlights(self) -> None:
         # TextArea applies a row's syntax spans after get_line, by column; on a row whose text the
@@ -350,7 +546,13 @@ class CanvasArea(HoleEditing, TextArea):
             self._highlights[row] = []
 
     def _build_highlight_map(self) -> None:
-        if self.document.line_count <= FULL_HIGHLIGHT_LINES:
+        document = self.document
+        big = document.line_count > FULL_HIGHLIGHT_LINES
+        if isinstance(document, _SyntaxDocument):
+            document.defer_parse = big
+            if document.stale and not big:
+                document.reparse()
+        if not big:
             super()._build_highlight_map()
             self._highlight_window = None
         else:
@@ -358,12 +560,31 @@ class CanvasArea(HoleEditing, TextArea):
         if self._overlay is not None:
             self._hidden_highlights = {}
             self._hide_overlay_highlights()
+        if isinstance(document, _SyntaxDocument) and document.stale and self.is_mounted:
+            if self._reparse_timer is not None:
+                self._reparse_timer.stop()
+            self._reparse_timer = self.set_timer(PARSE_DELAY, self._reparse)
+
+    def _reparse(self) -> None:
+        """Typing paused: parse the big file's text again and re-colour the rows near the view."""
+        self._reparse_timer = None
+        document = self.document
+        if isinstance(document, _SyntaxDocument) and document.reparse():
+            self._build_highlight_map()
+            self.refresh()
 
     def _build_window_highlights(self) -> None:
         # TextArea queries the whole tree on every edit (~0.3 s per keystroke at 10,000 lines).
         # Query only rows near the view instead; scrolling out of them queries again.
         self._line_cache.clear()
         highlights = self._highlights
+        document = self.document
+        edits = getattr(document, "edits", None)
+        if isinstance(document, _SyntaxDocument):
+            document.edits = []
+        if self._highlight_window is not None and edits is not None and len(edits) == 1 and document.stale:
+            self._patch_highlights(*edits[0])  # one keystroke on a tree not re-parsed yet
+            return
         highlights.clear()
         self._highlight_window = None
         if not self._highlight_query:
@@ -371,21 +592,46 @@ class CanvasArea(HoleEditing, TextArea):
         first = self._first_visible_row()
         top = max(0, first - HIGHLIGHT_MARGIN)
         bottom = min(self.document.line_count, first + self.size.height + HIGHLIGHT_MARGIN)
+        highlights.update(self._query_rows(top, bottom))
+        self._highlight_window = (top, bottom)
+
+    def _patch_highlights(self, top: int, old_bottom: int, new_bottom: int) -> None:
+        """After one edit of rows ``top…old_bottom`` (now ``top…new_bottom``): shift the rows below
+        it and query only the edited rows again, instead of the whole window."""
+        assert self._highlight_window is not None
+        delta = new_bottom - old_bottom
+        kept = {
+            (row if row < top else row + delta): spans
+            for row, spans in self._highlights.items()
+            if row < top or row > old_bottom
+        }
+        self._highlights.clear()
+        self._highlights.update(kept)
+        self._highlights.update(self._query_rows(top, new_bottom + 1))
+        window_top, window_bottom = self._highlight_window
+        self._highlight_window = (window_top, max(window_top, min(self.document.line_count, window_bottom + delta)))
+
+    def _query_rows(self, top: int, bottom: int) -> dict[int, list[tuple[int, int | None, str]]]:
+        """Syntax spans of rows ``top…bottom - 1``, as TextArea keeps them (byte columns)."""
+        rows: dict[int, list[tuple[int, int | None, str]]] = defaultdict(list)
+        if not self._highlight_query:
+            return rows
         captures = self.document.query_syntax_tree(self._highlight_query, start_point=(top, 0), end_point=(bottom, 0))
-        # The loop below follows TextArea._build_highlight_map, limited to the window's rows.
+        # The loop below follows TextArea._build_highlight_map, limited to the rows asked for.
         for name, nodes in captures.items():
             for node in nodes:
                 (start_row, start_column), (end_row, end_column) = node.start_point, node.end_point
                 if start_row == end_row:
-                    highlights[start_row].append((start_column, end_column, name))
+                    if top <= start_row < bottom:
+                        rows[start_row].append((start_column, end_column, name))
                     continue
-                if start_row >= top:
-                    highlights[start_row].append((start_column, None, name))
+                if top <= start_row < bottom:
+                    rows[start_row].append((start_column, None, name))
                 for row in range(max(start_row + 1, top), min(end_row, bottom)):
-                    highlights[row].append((0, None, name))
-                if end_row < bottom:
-                    highlights[end_row].append((0, end_column, name))
-        self._highlight_window = (top, bottom)
+                    rows[row].append((0, None, name))
+                if top <= end_row < bottom:
+                    rows[end_row].append((0, end_column, name))
+        return rows
 
     def _first_visible_row(self) -> int:
         y = int(self.scroll_y)

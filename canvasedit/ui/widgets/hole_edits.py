@@ -59,7 +59,7 @@ class HoleEditing:
         def replace(self, insert: str, start: Location, end: Location, *, maintain_selection_offset: bool = True) -> EditResult: ...
         def post_message(self, message: object) -> bool: ...
         def _text_changed(self) -> None: ...
-        def _holes_redrawn(self) -> None: ...
+        def _holes_redrawn(self, rows: tuple[int, int] | None = None) -> None: ...
 
     def _init_holes(self) -> None:
         self.holes = HoleSet()
@@ -83,7 +83,8 @@ class HoleEditing:
         result = super().edit(edit)  # type: ignore[misc]
         self._text_changed()
         removed = self.holes.track_edit(start, old_end, self.offset_of(result.end_location))
-        self._holes_changed(removed)
+        # Only the edited rows need drawing again: the holes on other rows kept their places there.
+        self._holes_changed(removed, rows=None if removed else (top[0], result.end_location[0]))
         return result
 
     def undo(self) -> None:
@@ -355,6 +356,8 @@ class HoleEditing:
             slot.state = state
         self._holes_changed()
 
-    def _holes_changed(self, removed: list[Slot] | None = None, reason: str = "") -> None:
-        self._holes_redrawn()
+    def _holes_changed(
+        self, removed: list[Slot] | None = None, reason: str = "", rows: tuple[int, int] | None = None
+    ) -> None:
+        self._holes_redrawn(rows)
         self.post_message(HolesChanged(len(self.holes), tuple(s.state for s in removed or ()), reason))
