@@ -109,7 +109,7 @@ class FillControl:
             return False
         try:
             params = params or self.fill_params()
-            run = fill(self.canvas.text, [slot.mark for slot in slots], self.backend, params)
+            run = self.make_run(slots, params)
         except EngineError as exc:
             self.notify(str(exc), title="Cannot fill", severity="error")
             return False
@@ -126,6 +126,11 @@ class FillControl:
             self.notify(f"seed {params.seed} · temperature {params.temperature:g}", title="Filling", timeout=2)
         self._fill_worker(run, self._fill_serial)
         return True
+
+    def make_run(self, slots: list[Slot], params: SamplerParams) -> FillRun:
+        """The engine run that fills ``slots``: a plain joint fill (instructions and outlines build their own)."""
+        assert self.backend is not None
+        return fill(self.canvas.text, [slot.mark for slot in slots], self.backend, params)
 
     @work(thread=True, exclusive=True, group="fill", exit_on_error=False)
     def _fill_worker(self, run: FillRun, fill_id: int) -> None:
