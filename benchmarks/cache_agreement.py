@@ -28,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from canvasedit.engine import Hole, SamplerParams, fill, open_backend  # noqa: E402
-from canvasedit.models.catalog import bundled_path  # noqa: E402
-from canvasedit.params import Cache  # noqa: E402
+from canvasedit.engine import Hole, SamplerParams, fill, open_backend
+from canvasedit.models.catalog import bundled_path
+from canvasedit.params import Cache
 
 HELD_OUT = ("json", "email", "http", "urllib", "zoneinfo", "tomllib")
 
