@@ -166,20 +166,30 @@ def flag_layer(args: argparse.Namespace) -> dict:
     }
 
 
-def sampler_params(args: argparse.Namespace, settings, backend):
-    """The model family's recipe, overridden by config.toml's [sampler], overridden by the flags given."""
-    from canvasedit.params import SamplerParams
+def local_engine(model, device: str):
+    """An ``EngineService`` with ``model`` loaded: every local command fills through one, as the editor does."""
+    from canvasedit.engine.service import EngineService
 
-    return SamplerParams.layered(backend.recipe, settings.sampler, flag_layer(args))
+    service = EngineService()
+    service.record_measurements = False  # a command's one fill is no measure of the model (models measure is)
+    service.load(model, device)
+    return service
+
+
+def suffix_note(backend) -> str | None:
+    """One line for a block-diffusion model, which reads only the text before a hole; None for the others."""
+    if backend.layout.sees_suffix:
+        return None
+    return (f"canvasedit: note: {backend.model_name} does not see the text after a hole (a block-diffusion model "
+            "reads only what comes before it)")
 
 
 def run_fill(argv: list[str]) -> int:
     args = build_fill_parser().parse_args(argv)
-    from canvasedit.cli_features import check_fill_options, fill_json, start_fill
+    from canvasedit.cli_features import check_fill_options, fill_json, start_fill, stream_passes
     from canvasedit.config import ConfigError, load_settings
     from canvasedit.document import DocumentError, FileChangedOnDisk, check_target, load_document, save_document
-    from canvasedit.engine import EngineError, open_backend
-    from canvasedit.models.catalog import resolve_model
+    from canvasedit.engine import EngineError
     from canvasedit.models.errors import ModelError
     from canvasedit.params import ParamsError, SamplerParams
     from canvasedit.runtime import apply_threads
@@ -203,18 +213,25 @@ def run_fill(argv: list[str]) -> int:
             if args.instruct is not None or args.length_search:
                 raise UsageError("--instruct and --length-search run on a local model; leave out --engine")
             engine = connect_for(args.engine or settings.engine.url, settings.engine, args.model)
-            run = engine.fill(doc.text, holes, settings.sampler, flag_layer(args))
-            backend = run.backend
+            handle = engine.fill(doc.text, holes, settings.sampler, flag_layer(args))
         else:
-            backend = open_backend(resolve_model(args.model or settings.model.active or None),
-                                   device=args.device or settings.model.device)
-            params = sampler_params(args, settings, backend)
-            run = start_fill(doc.text, holes, backend, params, args)  # a plain fill, an instruction or a length search
-        for event in run:
-            if args.stream and not args.json:
-                shown = " | ".join(h.replace("\n", "⏎") for h in event.holes)
-                print(f"step {event.step}/{event.total_steps} nfe {event.nfe}: {shown}", file=sys.stderr, flush=True)
-        result = _in_style(run.result, doc.newline)
+            engine = local_engine(args.model or settings.model.active or None, args.device or settings.model.device)
+            # a plain fill, an instruction or a length search
+            handle = start_fill(engine, doc.text, holes, (settings.sampler, flag_layer(args)), args)
+        backend = handle.backend
+        note = suffix_note(backend)
+        if note is not None:
+            print(note, file=sys.stderr, flush=True)
+        if args.stream and not args.json:
+            for shown in stream_passes(handle):
+                line = " | ".join(h.replace("\n", "⏎") for h in shown.holes)
+                print(f"step {shown.step}/{shown.total_steps} nfe {shown.nfe}: {line}", file=sys.stderr, flush=True)
+        else:
+            for _ in handle.events():
+                pass
+        if handle.result is None:
+            raise EngineError("the fill was cancelled before it finished")
+        result = _in_style(handle.result, doc.newline)
         if target is not None:
             doc.text = result.text
             try:
@@ -223,7 +240,7 @@ def run_fill(argv: list[str]) -> int:
                 raise UsageError(f"{exc}, while the fill ran; nothing was written (run the fill again)") from exc
             written = True
         if args.json:
-            print(json.dumps({**_result_json(result, backend, args.stream), **fill_json(run, args)},
+            print(json.dumps({**_result_json(result, backend, args.stream), **fill_json(handle, args)},
                              ensure_ascii=False))
         elif not (args.in_place or args.output):
             sys.stdout.write(result.text)
@@ -276,13 +293,18 @@ def _result_json(result, backend, with_trace: bool) -> dict:
         "text": result.text,
     }
     if with_trace:
-        out["trace"] = [
-            {"step": e.step, "nfe": e.nfe, "elapsed_s": round(e.elapsed, 4), "holes": list(e.holes),
-             "committed": [{"hole": c.hole, "offset": c.offset, "token": c.token, "text": c.text,
-                            "confidence": round(c.confidence, 4)} for c in e.committed],
-             "remasked": [list(r) for r in e.remasked]}
-            for e in result.trace
-        ]
+        from canvasedit.engine.view import replay
+
+        shown = replay(result.start, result.trace) if result.start is not None else None
+        out["trace"] = []
+        for e in result.trace:
+            step = {"step": e.step, "nfe": e.nfe, "elapsed_s": round(e.elapsed, 4)}
+            if shown is not None:
+                step["holes"] = list(next(shown).holes)
+            step["committed"] = [{"hole": c.hole, "offset": c.offset, "token": c.token, "text": c.text,
+                                  "confidence": round(c.confidence, 4)} for c in e.committed]
+            step["remasked"] = [list(r) for r in e.remasked]
+            out["trace"].append(step)
     return out
 
 

@@ -7,8 +7,9 @@ in place, search hole lengths, and expand outlines.
     canvasedit expand FILE [--length N] [--json] [--stream] [-o OUT | --in-place]
 
 ``fill``'s options are wired into ``canvasedit.cli.run_fill`` (``add_fill_options``,
-``check_fill_options``, ``start_fill``, ``fill_json``); ``score`` and ``expand`` are commands of
-their own (``run_score``, ``run_expand``). Errors are one line and exit 2, as everywhere in the CLI.
+``check_fill_options``, ``start_fill``, ``stream_passes``, ``fill_json``); ``score`` and ``expand`` are
+commands of their own (``run_score``, ``run_expand``). Every command runs on the engine service
+(``canvasedit.cli.local_engine``), never on a backend of its own. Errors are one line and exit 2, as everywhere in the CLI.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from canvasedit.cli import (
     _model_arguments,
     _sampler_arguments,
     flag_layer,
-    sampler_params,
+    local_engine,
+    suffix_note,
 )
 
 # -- fill --instruct / --length-search ------------------------------------------------------------------------
@@ -67,45 +69,43 @@ def check_fill_options(args: argparse.Namespace) -> None:
         raise UsageError("--length-search needs --hole ranges; a --revise keeps its own tokens")
 
 
-def start_fill(text: str, holes: list, backend, params, args: argparse.Namespace):
-    """The run ``canvasedit fill`` iterates: an instruction's, a length search's, or a plain fill."""
-    from canvasedit.engine import fill
-
+def start_fill(service, text: str, holes: list, layers: tuple, args: argparse.Namespace):
+    """The handle ``canvasedit fill`` iterates: an instruction's, a length search's, or a plain fill's."""
     if args.instruct is not None:
-        from canvasedit.engine.instruct import instruct
-
         hole = holes[0]
-        return instruct(text, hole.start, hole.end, args.instruct, backend, params, length=args.answer_length)
+        return service.instruct(text, hole.start, hole.end, args.instruct, *layers, length=args.answer_length)
     if args.length_search:
-        from canvasedit.engine.lengths import search_lengths
-
-        return _Labelled(search_lengths(text, holes, backend, params))
-    return fill(text, holes, backend, params)
+        return service.search_lengths(text, holes, *layers)
+    return service.fill(text, holes, *layers)
 
 
-class _Labelled:
-    """A length search streamed as plain steps, each hole's text led by the candidate's lengths."""
+def stream_passes(handle):
+    """Every pass whole (``view.PassView``); a length search's each led by its candidate's lengths."""
+    from canvasedit.engine.lengths import LengthSearch
 
-    def __init__(self, search) -> None:
-        self.search = search
+    if not isinstance(getattr(handle, "run", None), LengthSearch):
+        yield from handle.passes()
+        return
+    from canvasedit.engine.view import FillView
 
-    @property
-    def result(self):
-        return self.search.result
+    search = handle.run
+    views: dict[int, FillView] = {}
+    for step in handle.events():
+        view = views.get(step.candidate)
+        if view is None:
+            view = views[step.candidate] = FillView(search.runs[step.candidate].start)
+        shown = view.apply(step.event)
+        label = "free " if step.candidate == len(search.plans) - 1 else ""
+        lengths = ",".join(str(n) for n in step.lengths)
+        yield replace(shown, holes=tuple(f"[{label}{lengths}] {h}" for h in shown.holes))
 
-    def __iter__(self):
-        for step in self.search:
-            label = "free " if step.candidate == len(self.search.plans) - 1 else ""
-            lengths = ",".join(str(n) for n in step.lengths)
-            yield replace(step.event, holes=tuple(f"[{label}{lengths}] {h}" for h in step.event.holes))
 
-
-def fill_json(run, args: argparse.Namespace) -> dict[str, Any]:
+def fill_json(handle, args: argparse.Namespace) -> dict[str, Any]:
     """What ``--json`` adds for an instruction or a length search."""
-    if isinstance(run, _Labelled):
-        return {"length_search": search_json(run.search)}
+    if args.length_search:
+        return {"length_search": search_json(handle.run)}
     if args.instruct is not None:
-        answer = run.canvas.spans[0]
+        answer = handle.run.canvas.spans[0]
         return {"instruct": {"instruction": args.instruct, "prompt_tokens": answer.start,
                              "answer_tokens": answer.length}}
     return {}
@@ -158,9 +158,7 @@ def run_score(argv: list[str]) -> int:
     args = build_score_parser().parse_args(argv)
     from canvasedit.config import ConfigError, load_settings
     from canvasedit.document import DocumentError, LineIndex, load_document
-    from canvasedit.engine import EngineError, open_backend
-    from canvasedit.engine.score import score
-    from canvasedit.models.catalog import resolve_model
+    from canvasedit.engine import EngineError
     from canvasedit.models.errors import ModelError
     from canvasedit.runtime import apply_threads
 
@@ -172,9 +170,12 @@ def run_score(argv: list[str]) -> int:
         index = LineIndex(doc.text)
         start, end = _range(args.range, index) if args.range else (0, len(doc.text))
         apply_threads(settings.model.threads)
-        backend = open_backend(resolve_model(args.model or settings.model.active or None),
-                               device=args.device or settings.model.device)
-        result = score(doc.text, backend, start, end, passes=args.passes)
+        service = local_engine(args.model or settings.model.active or None, args.device or settings.model.device)
+        backend = service.require()
+        note = suffix_note(backend)
+        if note is not None:
+            print(note, file=sys.stderr, flush=True)
+        result = service.score(doc.text, start, end, passes=args.passes)
     except (ModelError, EngineError, DocumentError, ConfigError, UsageError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -252,10 +253,9 @@ def run_expand(argv: list[str]) -> int:
     args = build_expand_parser().parse_args(argv)
     from canvasedit.config import ConfigError, load_settings
     from canvasedit.document import DocumentError, FileChangedOnDisk, check_target, load_document, save_document
-    from canvasedit.engine import EngineError, open_backend
-    from canvasedit.engine.outline import NOTHING_TO_EXPAND, NoOutline, expand, outline_items
+    from canvasedit.engine import EngineError
+    from canvasedit.engine.outline import NOTHING_TO_EXPAND, NoOutline, outline_items
     from canvasedit.engine.service import result_json
-    from canvasedit.models.catalog import resolve_model
     from canvasedit.models.errors import ModelError
     from canvasedit.params import ParamsError, SamplerParams
     from canvasedit.runtime import apply_threads
@@ -276,14 +276,18 @@ def run_expand(argv: list[str]) -> int:
         if target is not None:
             check_target(target)
         apply_threads(settings.model.threads)
-        backend = open_backend(resolve_model(args.model or settings.model.active or None),
-                               device=args.device or settings.model.device)
-        run = expand(doc.text, backend, sampler_params(args, settings, backend), items=items)
-        for event in run:
-            if args.stream and not args.json:
-                shown = " | ".join(h.replace("\n", "⏎") for h in event.holes)
-                print(f"step {event.step}/{event.total_steps} nfe {event.nfe}: {shown}", file=sys.stderr, flush=True)
-        result = _in_style(run.result, doc.newline)
+        service = local_engine(args.model or settings.model.active or None, args.device or settings.model.device)
+        backend = service.require()
+        handle = service.expand(doc.text, language, settings.sampler, flag_layer(args), items=items)
+        run = handle.run
+        note = suffix_note(backend)
+        if note is not None:
+            print(note, file=sys.stderr, flush=True)
+        if args.stream and not args.json:
+            for shown in handle.passes():
+                line = " | ".join(h.replace("\n", "⏎") for h in shown.holes)
+                print(f"step {shown.step}/{shown.total_steps} nfe {shown.nfe}: {line}", file=sys.stderr, flush=True)
+        result = _in_style(handle.wait(), doc.newline)
         if target is not None:
             doc.text = result.text
             try:

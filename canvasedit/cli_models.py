@@ -373,26 +373,28 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
     import torch
 
-    from canvasedit.engine import Hole, SamplerParams, fill, open_backend
+    from canvasedit.engine import Hole
+    from canvasedit.engine.service import EngineService
     from canvasedit.models import catalog, fit, store
 
     settings = _settings()
     found = catalog.find(args.name, settings)
     path = catalog.resolve_model(args.name, settings)
-    backend = open_backend(path, device=args.device or settings.model.device)
+    service = EngineService()
+    service.record_measurements = False  # recorded below, under the catalog name
+    backend = service.load(path, args.device or settings.model.device)
     text = "def area(width, height):\n    \"\"\"The area of a rectangle.\"\"\"\n    return width * height\n"
     at = text.index("    return")
     if not 1 <= args.tokens <= 4096:
         raise UsageError(f"--tokens must be in [1, 4096], found {args.tokens}")
-    params = SamplerParams.layered(backend.recipe, settings.sampler, {"steps": args.tokens})
-    result = fill(text, [Hole(at, at, length=args.tokens)], backend, params).run()
+    result = service.fill(text, [Hole(at, at, length=args.tokens)], settings.sampler, {"steps": args.tokens}).wait()
     if backend.device.startswith("cuda"):
         peak = torch.cuda.max_memory_allocated()
     else:  # Linux reports kilobytes, macOS bytes
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     name = found[0].name if found is not None else str(path)
     store.record_measurement(name, peak, result.tokens_per_second, backend.device, backend.name)
-    backend.close()
+    service.close()
     data = {"name": name, "peak_bytes": peak, "tokens_per_s": round(result.tokens_per_second, 2),
             "device": backend.device, "backend": backend.name, "nfe": result.nfe}
     return _emit(args, data, f"{name}: {fit.human_bytes(peak)} peak, {result.tokens_per_second:.1f} tok/s "

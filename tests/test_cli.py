@@ -211,16 +211,16 @@ def test_fill_with_a_damaged_gguf_exits_2_and_keeps_the_file(capsys, source, tmp
 # --- saves that respect the file --------------------------------------------------------------
 
 def test_in_place_refuses_when_the_file_changed_while_the_fill_ran(capsys, monkeypatch, source, tiny_model_dir):
-    from canvasedit import engine
+    from canvasedit.engine.service import EngineService
 
-    real_fill = engine.fill
+    real_fill = EngineService.fill
 
     def fill_while_someone_edits(*args, **kwargs):
-        run = real_fill(*args, **kwargs)
+        handle = real_fill(*args, **kwargs)
         source.write_bytes(b"edited elsewhere\n")
-        return run
+        return handle
 
-    monkeypatch.setattr(engine, "fill", fill_while_someone_edits)
+    monkeypatch.setattr(EngineService, "fill", fill_while_someone_edits)
     code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(tiny_model_dir),
                          "--steps", "2", "--in-place")
     assert code == 2 and out == "" and err.count("\n") == 1
@@ -350,12 +350,12 @@ def test_sigterm_during_a_fill_stops_like_ctrl_c_and_leaves_the_file(tmp_path):
 # --- one line for everything ------------------------------------------------------------------
 
 def test_an_unexpected_exception_is_one_line_and_exit_2(capsys, monkeypatch, source, tiny_model_dir):
-    from canvasedit import engine
+    from canvasedit.engine.service import EngineService
 
     def broken(*args, **kwargs):
         raise RuntimeError("something nobody planned for")
 
-    monkeypatch.setattr(engine, "fill", broken)
+    monkeypatch.setattr(EngineService, "fill", broken)
     code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(tiny_model_dir))
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "unexpected RuntimeError: something nobody planned for" in err and "CANVASEDIT_DEBUG=1" in err

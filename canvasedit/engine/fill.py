@@ -7,9 +7,14 @@ then returns a ``FillRun``: iterate it for one ``StepEvent`` per denoising step,
 result is a new string.
 
     run = fill(text, [Hole(120, 120, length=16), Hole(300, 340)], backend, SamplerParams(steps=16))
-    for event in run:
-        draw(event.holes)                 # current text of every hole, masks as "░"
+    view = None
+    for event in run:                     # what this step changed: commits, re-masks, resizes
+        view = view or FillView(run.start)    # engine/view.py: folds the deltas into every hole's text
+        draw(view.apply(event).holes)     # current text of every hole, masks as "░"
     document = run.result.text            # or run.run() to skip the stream
+
+An event carries only what its step changed, so the result's trace (``result.start`` and every
+event) grows with the tokens committed, not with steps × tokens; ``view.replay`` draws any pass again.
 
 All holes are denoised jointly in one canvas, each conditioned on the others and on the context.
 """
@@ -26,8 +31,8 @@ import torch
 from canvasedit.engine.backends import Backend
 from canvasedit.engine.canvas import Canvas, Hole, build_canvas
 from canvasedit.engine.denoise import StepRecord, Work, denoise, open_session, planned_steps
-from canvasedit.engine.session import Session
 from canvasedit.engine.sampling import SamplerParams
+from canvasedit.engine.session import Session
 
 MASK_GLYPH = "░"
 # Passes that score a revised range: every G-th token is masked in pass g, so each token is judged
@@ -35,7 +40,7 @@ MASK_GLYPH = "░"
 REVISE_SCORING_PASSES = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Piece:
     """One token of a hole as the editor draws it."""
 
@@ -45,7 +50,7 @@ class Piece:
     confidence: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Commit:
     hole: int
     """Index of the hole (in document order)."""
@@ -56,8 +61,10 @@ class Commit:
     confidence: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepEvent:
+    """What one denoising step changed; ``view.FillView`` folds these into every hole's text."""
+
     step: int
     total_steps: int
     """Steps the schedule plans; a threshold can finish in fewer, a revision can take more."""
@@ -67,14 +74,30 @@ class StepEvent:
     resized: tuple[tuple[int, int, int], ...]
     """(hole, offset, +1 | −1): a growing hole's expand token became two masks at offset, or its end
     token there was deleted (DreamOn), applied in this order after the commits."""
-    holes: tuple[str, ...]
-    """Current text of every hole, still-masked positions shown as ``MASK_GLYPH``."""
-    pieces: tuple[tuple[Piece, ...], ...]
-    """Per hole, its tokens with their state, for drawing."""
     nfe: int
     """Forward passes so far, scoring passes of revised ranges included."""
     elapsed: float
     """Seconds since the fill started."""
+    texts: tuple[tuple[int, str, bool], ...] = ()
+    """``(hole, text, whole)`` from an engine that sends text rather than tokens (an OpenAI-style
+    server): ``text`` is appended to the hole (its masks dropped), or is its whole text when ``whole``."""
+
+
+@dataclass(frozen=True)
+class FillStart:
+    """Every hole's tokens before the first step, from which ``view.FillView`` folds the steps."""
+
+    holes: tuple[tuple[tuple[int | None, str], ...], ...]
+    """Per hole, per token: ``(token id, text)`` of a revision's kept token, ``(None, MASK_GLYPH)`` of a mask."""
+    stop_ids: frozenset[int] = frozenset()
+    """End / pad tokens, drawn as nothing."""
+    end_ids: frozenset[int] = frozenset()
+    """End-of-turn tokens: nothing after one is drawn."""
+
+    @classmethod
+    def masks(cls, sizes: Sequence[int], stop_ids: Sequence[int] = (), end_ids: Sequence[int] = ()) -> FillStart:
+        """Holes of ``sizes`` masks each."""
+        return cls(tuple(((None, MASK_GLYPH),) * n for n in sizes), frozenset(stop_ids), frozenset(end_ids))
 
 
 @dataclass(frozen=True)
@@ -101,9 +124,12 @@ class FillResult:
     elapsed: float
     tokens_committed: int
     trace: tuple[StepEvent, ...]
+    """Every step's deltas; ``view.replay(result.start, result.trace)`` draws each pass again."""
     params: SamplerParams
     rows_computed: int = 0
     """Canvas positions the model ran over during the denoising steps (exact: canvas × steps)."""
+    start: FillStart | None = None
+    """The holes before the first step (None: a result built without its passes)."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -125,6 +151,8 @@ class FillRun:
             context=params.context,
         )
         self.result: FillResult | None = None
+        self.start: FillStart | None = None
+        """The holes before the first step (a revision's kept tokens among the masks); set before the first event."""
         self.cancelled = False
         self._cancel = threading.Event()
         self._started = False
@@ -164,8 +192,7 @@ class FillRun:
         nfe = self._mask_revisions(ids, kept, session)
         total = planned_steps(stage_of, params, ids == backend.mask_id)
         trace: list[StepEvent] = []
-        state = ["kept" if kept[p] else "masked" for p in range(len(ids))]
-        conf: list[float | None] = [None] * len(ids)
+        self.start = self._start(ids, kept)
         committed_total = 0
         rows_computed = 0
         try:
@@ -174,7 +201,7 @@ class FillRun:
                     break
                 committed_total += len(record.positions)
                 rows_computed = record.rows_computed
-                event = self._event(record, work.ids, state, conf, nfe, total, time.perf_counter() - start)
+                event = self._event(record, nfe, total, time.perf_counter() - start)
                 trace.append(event)
                 yield event
                 if self._cancel.is_set():  # before the next forward pass, not after it
@@ -243,68 +270,39 @@ class FillRun:
         stage_of[positions] = torch.unique(key, return_inverse=True)[1]
         return stage_of
 
-    def _pieces(self, hole: int, ids: torch.Tensor, state: list[str], conf: list[float | None]) -> tuple[Piece, ...]:
-        """The hole's tokens as drawn: masks as the glyph, end / pad as nothing, nothing after an end-of-turn."""
-        start, stop = self._spans[hole]
-        out = []
-        ended = False
-        for p in range(start, stop):
-            token = int(ids[p])
-            if state[p] != "masked" and token in self.backend.end_ids:
-                ended = True
-            hidden = ended or token in self.backend.stop_ids
-            text = MASK_GLYPH if state[p] == "masked" else "" if hidden else self.backend.token_text(token)
-            out.append(Piece(text, state[p], conf[p]))
-        return tuple(out)
+    def _start(self, ids: torch.Tensor, kept: torch.Tensor) -> FillStart:
+        token_text = self.backend.token_text
+        holes = tuple(
+            tuple((int(ids[p]), token_text(int(ids[p]))) if kept[p] else (None, MASK_GLYPH) for p in range(start, stop))
+            for start, stop in self._spans
+        )
+        return FillStart(holes, frozenset(self.backend.stop_ids), frozenset(self.backend.end_ids))
 
-    def _event(
-        self,
-        record: StepRecord,
-        ids: torch.Tensor,
-        state: list[str],
-        conf: list[float | None],
-        nfe_before: int,
-        total: int,
-        elapsed: float,
-    ) -> StepEvent:
-        for i, st in enumerate(state):
-            if st == "new":
-                state[i] = "done"
+    def _event(self, record: StepRecord, nfe_before: int, total: int, elapsed: float) -> StepEvent:
+        """The step's record in hole coordinates: (hole, offset) instead of canvas positions."""
         commits = []
         for p, token, c in zip(record.positions, record.tokens, record.confidences):
-            state[p] = "new"
-            conf[p] = c
             hole = int(self._hole_of[p])
             commits.append(Commit(hole, p - self._spans[hole][0], token, self.backend.token_text(token), c))
         remasked = []
         for p in record.remasked:
-            state[p] = "masked"
-            conf[p] = None
             hole = int(self._hole_of[p])
             remasked.append((hole, p - self._spans[hole][0]))
         resized = []
         for p, delta in record.resized:
             hole = int(self._hole_of[p])
             resized.append((hole, p - self._spans[hole][0], delta))
-            if delta > 0:  # the expand token at p became two masks
-                state[p : p + 1] = ["masked", "masked"]
-                conf[p : p + 1] = [None, None]
-            else:  # the end token at p was deleted
-                del state[p], conf[p]
             self._spans[hole][1] += delta
             for later in self._spans[hole + 1 :]:
                 later[0] += delta
                 later[1] += delta
-            self._hole_of = self._holes_of(len(state))
-        pieces = tuple(self._pieces(h, ids, state, conf) for h in range(len(self._spans)))
+            self._hole_of = self._holes_of(self._hole_of.numel() + delta)
         return StepEvent(
             step=record.step,
             total_steps=total,
             committed=tuple(commits),
             remasked=tuple(remasked),
             resized=tuple(resized),
-            holes=tuple("".join(piece.text for piece in hole) for hole in pieces),
-            pieces=pieces,
             nfe=nfe_before + record.nfe,
             elapsed=elapsed,
         )
@@ -336,6 +334,7 @@ class FillRun:
             trace=tuple(trace),
             params=self.params,
             rows_computed=rows,
+            start=self.start,
         )
 
 

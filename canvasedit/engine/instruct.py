@@ -8,8 +8,8 @@ pad tokens are trimmed). The result replaces the selection, as a ``FillResult`` 
 the answer, so the editor shows it as a pending change like any fill::
 
     run = instruct(text, start, end, "add type hints", backend, params)
-    for event in run:
-        draw(event.holes[0])                 # the answer as it is denoised
+    for shown in passes(run):                # engine/view.py: the answer as it is denoised
+        draw(shown.holes[0])
     new_text = run.result.text               # the document with the selection replaced
 
 Document text and the instruction never become special tokens: when either holds a special

@@ -8,8 +8,8 @@ original document, so it can be accepted or rejected as a whole or body by body:
 
     items = outline_items(text, "markdown")          # or "python"; None reads Markdown-style bullets
     run = expand(text, backend, params, language="python")
-    for event in run:
-        draw(event.holes)
+    for shown in passes(run):                        # engine/view.py: every body as it reads
+        draw(shown.holes)
     run.result.text                                  # the document with every body written
     run.result.holes[i]                              # body i: its text (with the line break and
                                                      # indentation that lead into it) and its ranges
@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from canvasedit.engine.backends import Backend
 from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS, Hole
 from canvasedit.engine.errors import EngineError
-from canvasedit.engine.fill import FilledHole, FillResult, FillRun, StepEvent
+from canvasedit.engine.fill import FilledHole, FillResult, FillRun, FillStart, StepEvent
 from canvasedit.params import SamplerParams
 
 _BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?P<gap>[ \t]+)(?P<text>\S.*?)[ \t]*$")
@@ -108,6 +108,11 @@ class Expansion:
     @property
     def cancelled(self) -> bool:
         return self.fill_run.cancelled
+
+    @property
+    def start(self) -> FillStart | None:
+        """The bodies before the first step (``view.FillView`` folds the events onto it)."""
+        return self.fill_run.start
 
     def cancel(self) -> None:
         self.fill_run.cancel()

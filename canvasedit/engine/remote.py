@@ -7,18 +7,19 @@
     engine = RemoteEngine("http://gpu-box:8765", api_key=None)   # or connect(settings.engine)
     backend = engine.load(None)                                  # asks the server what it serves
     handle = engine.fill(text, [Hole(10, 10, 8)], settings.sampler, flags)
-    for event in handle.events():                                # StepEvents, as a local fill yields them
-        draw(event.pieces)
+    for shown in handle.passes():                                # as a local fill's passes (view.PassView)
+        draw(shown.pieces)
     document = handle.result.text
 
 The server is one of (``kind``; ``auto`` asks ``GET /v1/engine`` and falls back to OpenAI's API):
 
 * ``canvasedit`` — another ``canvasedit serve`` (a GPU box): ``POST /v1/fill`` streams every step's
-  deltas, which are folded here onto the first step's pieces, so every pass is drawn locally and
-  the result is the server's, token ids included. Several holes and revisions fill jointly.
+  deltas, passed on as the server's ``StepEvent``s with the start it sends, so every pass is drawn
+  locally (``view.FillView``) and the result is the server's, token ids included. Several holes
+  and revisions fill jointly.
 * ``openai`` — any OpenAI-compatible server (vLLM, SGLang …): ``POST /v1/completions`` with
-  ``prompt`` + ``suffix`` (fill in the middle), streamed; the text arrives as appended deltas and
-  is drawn as it comes. Holes are filled one after another, each seeing the ones before it filled.
+  ``prompt`` + ``suffix`` (fill in the middle), streamed; the text arrives as appended deltas
+  (events with ``texts``) and is drawn as it comes. Holes are filled one after another, each seeing the ones before it filled.
 * ``mercury`` — Inception's Mercury API (chosen for ``*.inceptionlabs.ai``): ``POST /v1/fim/completions``
   with ``diffusing: true``; each chunk carries the whole current draft, drawn as a pass.
 
@@ -42,8 +43,9 @@ from urllib.parse import urlsplit
 
 from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS, Hole, validate_holes
 from canvasedit.engine.errors import BackendUnavailable, BadHole, EngineError
-from canvasedit.engine.fill import MASK_GLYPH, Commit, FilledHole, FillResult, Piece, StepEvent
-from canvasedit.engine.service import ServiceBusy
+from canvasedit.engine.fill import MASK_GLYPH, Commit, FilledHole, FillResult, FillStart, StepEvent
+from canvasedit.engine.service import ServiceBusy, EventSource
+from canvasedit.engine.view import PassView, passes
 from canvasedit.params import SamplerParams
 
 KINDS = ("auto", "canvasedit", "openai", "mercury")
@@ -268,6 +270,8 @@ class RemoteHandle:
         self.result: FillResult | None = None
         self.server_id: Any = None
         """The fill's id on a CanvasEdit server."""
+        self.start: FillStart | None = None
+        """The holes before the first step; set once the first event is out."""
         self._cancel = threading.Event()
         self._conn: http.client.HTTPConnection | None = None
         self._started = False
@@ -307,6 +311,10 @@ class RemoteHandle:
         """Iterating the handle is iterating its events, as a local ``FillRun`` is iterated."""
         return self.events()
 
+    def passes(self, timeout: float | None = None) -> Iterator[PassView]:
+        """``events()`` folded: every hole as it reads after each step."""
+        return passes(EventSource(self, timeout))
+
     def wait(self, timeout: float | None = None) -> FillResult:
         for _ in self.events(timeout):
             pass
@@ -321,28 +329,27 @@ class RemoteHandle:
             self.cancel()
         return response
 
-    # -- a CanvasEdit server: deltas folded onto the first step's pieces -----------------------------------
+    # -- a CanvasEdit server: its start and step deltas, as a local fill yields them -------------------
 
     def _canvasedit(self) -> Iterator[StepEvent]:
         body = {"text": self.text, "model": self.backend.model_name, "stream": True, "sampler": self.layer,
                 "holes": [{"start": h.start, "end": h.end, "length": h.length, "revise": h.revise}
                           for h in self.holes]}
         response = self._open("/v1/fill", body)
-        fold: Fold | None = None
         trace: list[StepEvent] = []
         for kind, data in _sse(response):
             message = json.loads(data)
             if kind == "start":
-                fold = Fold.start(message)
+                self.start = _start(message)
                 self.server_id = message.get("id")
             elif kind == "step":
-                if fold is None:
+                if self.start is None:
                     raise RemoteError(f"the engine at {self.engine.url} sent a step before its start")
-                event = fold.step(message)
+                event = _step(message)
                 trace.append(event)
                 yield event
             elif kind == "result":
-                self.result = _result(message, trace, fold)
+                self.result = _result(message, trace, self.start)
             elif kind == "error":
                 error = message.get("error", {})
                 raise RemoteError(f"the engine at {self.engine.url} failed: {error.get('message', error)}")
@@ -355,7 +362,7 @@ class RemoteHandle:
         start = time.perf_counter()
         mercury = self.backend.kind == "mercury"
         path = "/v1/fim/completions" if mercury else "/v1/completions"
-        texts = [MASK_GLYPH * _asked(self.text, h) for h in self.holes]
+        self.start = FillStart.masks([_asked(self.text, h) for h in self.holes])
         filled: list[FilledHole] = []
         trace: list[StepEvent] = []
         doc = self.text
@@ -386,8 +393,9 @@ class RemoteHandle:
                 if not new:
                     continue
                 current = new if mercury else current + new  # Mercury's drafts replace, OpenAI's deltas append
-                texts[i] = current
-                event = _text_event(len(trace) + 1, texts, i, new, mercury, time.perf_counter() - start)
+                step = len(trace) + 1
+                event = StepEvent(step=step, total_steps=0, committed=(), remasked=(), resized=(), nfe=step,
+                                  elapsed=time.perf_counter() - start, texts=((i, new, mercury),))
                 trace.append(event)
                 yield event
                 if self._cancel.is_set():
@@ -401,7 +409,7 @@ class RemoteHandle:
             shift += len(current) - (hole.end - hole.start)
         self.result = FillResult(text=doc, holes=tuple(filled), nfe=len(trace), steps=len(trace),
                                  elapsed=time.perf_counter() - start, tokens_committed=tokens, trace=tuple(trace),
-                                 params=SamplerParams.layered(self.layer))
+                                 params=SamplerParams.layered(self.layer), start=self.start)
 
 
 def _asked(text: str, hole: Hole) -> int:
@@ -412,94 +420,37 @@ def _asked(text: str, hole: Hole) -> int:
     return max(1, math.ceil((hole.end - hole.start) / CHARS_PER_TOKEN))
 
 
-def _text_event(step: int, texts: list[str], current: int, new: str, replaced: bool, elapsed: float) -> StepEvent:
-    """A pass of a server that sends text, not tokens: each hole as pieces of text (the newest marked new)."""
-    pieces = []
-    for i, text in enumerate(texts):
-        if i < current:
-            pieces.append((Piece(text, "done"),))
-        elif i > current:
-            pieces.append(tuple(Piece(MASK_GLYPH, "masked") for _ in text))
-        elif replaced:
-            pieces.append((Piece(text, "new"),))
-        else:
-            before = text[: len(text) - len(new)]
-            pieces.append(tuple(p for p in (Piece(before, "done"), Piece(new, "new")) if p.text))
-    return StepEvent(step=step, total_steps=0, committed=(), remasked=(), resized=(), holes=tuple(texts),
-                     pieces=tuple(pieces), nfe=step, elapsed=elapsed)
+def _start(message: Mapping[str, Any]) -> FillStart:
+    """The holes before the first step, from a CanvasEdit server's ``start`` event."""
+    stop_ids, end_ids = message.get("stop_ids", ()), message.get("end_ids", ())
+    start = message.get("start")
+    if start is None:  # every hole all masks
+        return FillStart.masks([int(h["tokens"]) for h in message["holes"]], stop_ids, end_ids)
+    holes = tuple(tuple((None, MASK_GLYPH) if token is None else (int(token), str(text)) for text, token in hole)
+                  for hole in start)
+    return FillStart(holes, frozenset(stop_ids), frozenset(end_ids))
 
 
-class Fold:
-    """A fill's holes as a client rebuilds them from a CanvasEdit server's step deltas.
-
-    The ``start`` event gives each hole's token count (all masks); the first step's ``pieces``
-    give the exact state after it (a revision's kept tokens included); every later step's
-    ``committed``, ``remasked`` and ``resized`` are applied in that order, as the engine applies them.
-    """
-
-    def __init__(self, sizes: Sequence[int], stop_ids: Sequence[int], end_ids: Sequence[int], mask: str) -> None:
-        # Per hole, per token: [token id or None, text, state, confidence].
-        self.holes: list[list[list[Any]]] = [[[None, mask, "masked", None] for _ in range(n)] for n in sizes]
-        self.stop_ids = frozenset(stop_ids)
-        self.end_ids = frozenset(end_ids)
-        self.mask = mask
-        self.commits = 0
-
-    @classmethod
-    def start(cls, message: Mapping[str, Any]) -> Fold:
-        return cls([int(h["tokens"]) for h in message["holes"]], message.get("stop_ids", ()),
-                   message.get("end_ids", ()), message.get("mask", MASK_GLYPH))
-
-    def step(self, message: Mapping[str, Any]) -> StepEvent:
-        for hole in self.holes:
-            for entry in hole:
-                if entry[2] == "new":
-                    entry[2] = "done"
-        commits = []
-        for c in message.get("committed", ()):
-            self.holes[c["hole"]][c["offset"]] = [c["token"], c["text"], "new", c["confidence"]]
-            commits.append(Commit(c["hole"], c["offset"], c["token"], c["text"], c["confidence"]))
-        self.commits += len(commits)
-        for hole, offset in message.get("remasked", ()):
-            self.holes[hole][offset] = [None, self.mask, "masked", None]
-        for hole, offset, delta in message.get("resized", ()):
-            if delta > 0:  # an expand token became two masks
-                self.holes[hole][offset : offset + 1] = [[None, self.mask, "masked", None] for _ in range(2)]
-            else:  # an end token was deleted
-                del self.holes[hole][offset]
-        if "pieces" in message:  # the exact state to fold on from here
-            self.holes = [[[None, text, state, conf] for text, state, conf in hole] for hole in message["pieces"]]
-            for c in commits:  # keep what the commits say of their tokens
-                self.holes[c.hole][c.offset][0] = c.token
-        pieces = tuple(self._pieces(hole) for hole in self.holes)
-        return StepEvent(
-            step=int(message["step"]), total_steps=int(message.get("total_steps", 0)), committed=tuple(commits),
-            remasked=tuple((int(h), int(o)) for h, o in message.get("remasked", ())),
-            resized=tuple((int(h), int(o), int(d)) for h, o, d in message.get("resized", ())),
-            holes=tuple("".join(p.text for p in hole) for hole in pieces), pieces=pieces,
-            nfe=int(message.get("nfe", 0)), elapsed=float(message.get("elapsed_s", 0.0)),
-        )
-
-    def _pieces(self, hole: list[list[Any]]) -> tuple[Piece, ...]:
-        """As the engine draws a hole: masks as the glyph, end / pad tokens as nothing, nothing after an end."""
-        out = []
-        ended = False
-        for token, text, state, conf in hole:
-            if state != "masked" and token in self.end_ids:
-                ended = True
-            hidden = state != "masked" and (ended or token in self.stop_ids)
-            out.append(Piece(self.mask if state == "masked" else "" if hidden else text, state, conf))
-        return tuple(out)
+def _step(message: Mapping[str, Any]) -> StepEvent:
+    """A step's deltas as the wire carries them (``service.event_json``), as a ``StepEvent``."""
+    return StepEvent(
+        step=int(message["step"]), total_steps=int(message.get("total_steps", 0)),
+        committed=tuple(Commit(int(c["hole"]), int(c["offset"]), int(c["token"]), str(c["text"]),
+                               float(c["confidence"])) for c in message.get("committed", ())),
+        remasked=tuple((int(h), int(o)) for h, o in message.get("remasked", ())),
+        resized=tuple((int(h), int(o), int(d)) for h, o, d in message.get("resized", ())),
+        nfe=int(message.get("nfe", 0)), elapsed=float(message.get("elapsed_s", 0.0)),
+    )
 
 
-def _result(message: Mapping[str, Any], trace: list[StepEvent], fold: Fold | None) -> FillResult:
+def _result(message: Mapping[str, Any], trace: list[StepEvent], start: FillStart | None) -> FillResult:
     holes = tuple(FilledHole(int(h["index"]), h["kind"], h["text"], int(h["start"]), int(h["end"]),
                              int(h["original_start"]), int(h["original_end"]), tuple(h.get("ids", ())))
                   for h in message["holes"])
     return FillResult(
         text=message["text"], holes=holes, nfe=int(message["nfe"]), steps=int(message["steps"]),
-        elapsed=float(message["elapsed_s"]), tokens_committed=fold.commits if fold is not None else 0,
-        trace=tuple(trace), params=SamplerParams.layered(message.get("params") or {}),
+        elapsed=float(message["elapsed_s"]), tokens_committed=sum(len(e.committed) for e in trace),
+        trace=tuple(trace), params=SamplerParams.layered(message.get("params") or {}), start=start,
     )
 
 

@@ -4,15 +4,16 @@ The editor's worker, the CLI and the HTTP server all go through ``EngineService`
 loads a backend or runs a ``FillRun`` by itself. The service owns the loaded backend (load, switch,
 close — a failed load leaves the previous model active), runs one fill at a time per model with a
 bounded queue (``ServiceBusy`` when it is full), and hands out a ``FillHandle`` per fill: iterate its
-``events()`` (in the caller's thread) for the passes, ``cancel()`` from anywhere, then read
-``result``. ``result_json`` / ``event_json`` are the one wire format of a fill (CLI ``--json``, the
-server, the remote engine)::
+``events()`` (in the caller's thread) for each step's deltas, or ``passes()`` for each step folded
+into every hole's text (``view.FillView``), ``cancel()`` from anywhere, then read ``result``.
+``result_json`` / ``event_json`` are the one wire format of a fill (CLI ``--json``, the server,
+the remote engine)::
 
     service = EngineService()
     service.load(None)                                   # the bundled model (or a name, folder, .gguf)
     handle = service.fill(text, [Hole(10, 10, 8)], config_layer, flag_layer)
-    for event in handle.events():
-        draw(event)
+    for shown in handle.passes():                        # or handle.events(): the deltas alone
+        draw(shown.pieces)
     print(result_json(handle.result, service.backend))
     answer = service.chat([{"role": "user", "content": "hi"}], 64).wait().text   # instruct models
 """
@@ -30,7 +31,8 @@ import torch
 from canvasedit.engine.backends import Backend, open_backend
 from canvasedit.engine.canvas import Canvas, Hole, HoleSpan
 from canvasedit.engine.errors import BackendUnavailable, BadHole, ContextTooLong, EngineError
-from canvasedit.engine.fill import FillResult, FillRun, StepEvent, fill
+from canvasedit.engine.fill import FillResult, FillRun, FillStart, StepEvent, fill
+from canvasedit.engine.view import PassView, passes, replay
 from canvasedit.params import SamplerParams
 
 Opener = Callable[[Any, str], Backend]
@@ -151,14 +153,16 @@ class EngineService:
         return FillHandle(self, run, next(self._ids))  # type: ignore[arg-type]
 
     def expand(self, text: str, language: str | None, *layers: Mapping[str, Any] | None,
-               params: SamplerParams | None = None, length: int | None = None) -> FillHandle:
+               params: SamplerParams | None = None, length: int | None = None,
+               items: Sequence[Any] | None = None) -> FillHandle:
         """A handle for writing every outline item's body jointly; ``result.holes[i]`` is item i's body with
-        its range in ``text`` (``handle.run.items``), so each can be accepted alone."""
+        its range in ``text`` (``handle.run.items``), so each can be accepted alone. ``items``: the outline's
+        items already found (``outline.outline_items``)."""
         from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS
         from canvasedit.engine.outline import expand
 
         run = expand(text, self.require(), params or self.params(*layers), language=language,
-                     length=length or DEFAULT_HOLE_TOKENS)
+                     length=length or DEFAULT_HOLE_TOKENS, items=items)
         return FillHandle(self, run, next(self._ids))  # type: ignore[arg-type]
 
     def score(self, text: str, start: int = 0, end: int | None = None, timeout: float | None = None,
@@ -215,6 +219,11 @@ class FillHandle:
     def cancelled(self) -> bool:
         return self.run.cancelled or (self._cancelled.is_set() and self.run.result is None)
 
+    @property
+    def start(self) -> FillStart | None:
+        """The holes before the first step; set once the first event is out."""
+        return getattr(self.run, "start", None)
+
     def cancel(self) -> None:
         self._cancelled.set()
         self.run.cancel()
@@ -231,12 +240,31 @@ class FillHandle:
         if self.run.result is not None and self.service.record_measurements:
             _record(self.backend, self.run.result)
 
+    def passes(self, timeout: float | None = None) -> Iterator[PassView]:
+        """``events()`` folded: every hole as it reads after each step."""
+        return passes(EventSource(self, timeout))
+
     def wait(self, timeout: float | None = None) -> FillResult:
         for _ in self.events(timeout):
             pass
         if self.run.result is None:
             raise EngineError("the fill was cancelled before it finished")
         return self.run.result
+
+
+class EventSource:
+    """A handle's ``events()`` as an iterable with the handle's ``start`` (what ``view.passes`` reads)."""
+
+    def __init__(self, handle: Any, timeout: float | None) -> None:
+        self.handle = handle
+        self.timeout = timeout
+
+    @property
+    def start(self) -> FillStart | None:
+        return self.handle.start
+
+    def __iter__(self) -> Iterator[StepEvent]:
+        return self.handle.events(self.timeout)
 
 
 def _record(backend: Backend, result: FillResult) -> None:
@@ -268,22 +296,30 @@ def _close(backend: Backend) -> None:
 # -- the wire format -------------------------------------------------------------------------------------------
 
 
-def event_json(event: StepEvent) -> dict[str, Any]:
-    """One step as the wire carries it: what changed (commits, re-masks, resizes) and the holes' text."""
-    return {
+def event_json(event: StepEvent, holes: Sequence[str] | None = None) -> dict[str, Any]:
+    """One step as the wire carries it: what changed (commits, re-masks, resizes), and with ``holes``
+    (a ``PassView``'s) every hole's text after it."""
+    out: dict[str, Any] = {
         "step": event.step, "total_steps": event.total_steps, "nfe": event.nfe, "elapsed_s": round(event.elapsed, 4),
         "committed": [{"hole": c.hole, "offset": c.offset, "token": c.token, "text": c.text,
                        "confidence": round(c.confidence, 4)} for c in event.committed],
         "remasked": [list(r) for r in event.remasked],
         "resized": [list(r) for r in event.resized],
-        "holes": list(event.holes),
     }
+    if holes is not None:
+        out["holes"] = list(holes)
+    return out
 
 
-def pieces_json(event: StepEvent) -> list[list[list[Any]]]:
+def pieces_json(shown: PassView) -> list[list[list[Any]]]:
     """Every hole's tokens as ``[text, state, confidence]``: the state a stream of deltas starts from."""
     return [[[p.text, p.state, None if p.confidence is None else round(p.confidence, 4)] for p in hole]
-            for hole in event.pieces]
+            for hole in shown.pieces]
+
+
+def start_json(start: FillStart) -> list[list[list[Any]]]:
+    """The holes before the first step as ``[text, token id]`` per token (a mask: ``[glyph, null]``)."""
+    return [[[text, token] for token, text in hole] for hole in start.holes]
 
 
 def result_json(result: FillResult, backend: Backend, with_trace: bool = False) -> dict[str, Any]:
@@ -306,5 +342,8 @@ def result_json(result: FillResult, backend: Backend, with_trace: bool = False) 
         "sees_suffix": backend.layout.sees_suffix, "params": result.params.layer(), "text": result.text,
     }
     if with_trace:
-        out["trace"] = [event_json(e) for e in result.trace]
+        if result.start is not None:
+            out["trace"] = [event_json(shown.event, shown.holes) for shown in replay(result.start, result.trace)]
+        else:
+            out["trace"] = [event_json(e) for e in result.trace]
     return out

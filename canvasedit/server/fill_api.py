@@ -13,14 +13,16 @@ Without ``stream`` the answer is the engine's result JSON (``canvasedit.engine.s
 the new text, each hole's text and range, NFE, timings, with ``trace`` every step). With it,
 server-sent events::
 
-    event: start    {"id", "model", "holes": [{"index", "kind", "start", "end", "tokens"}], "stop_ids", "end_ids", …}
-    event: step     the step's deltas (``event_json``: committed, remasked, resized, nfe, …); the first
-                    step also carries ``pieces``, every hole's tokens as [text, state, confidence]
+    event: start    {"id", "model", "holes": [{"index", "kind", "start", "end", "tokens"}], "stop_ids", "end_ids",
+                     "start": every hole's tokens before the first step as [text, token id] (a mask: [glyph, null]), …}
+    event: step     the step's deltas (``event_json``: committed, remasked, resized, nfe, …) and ``holes``,
+                    every hole's text after it; the first step also carries ``pieces``, every hole's
+                    tokens as [text, state, confidence]
     event: result   the result JSON
     event: error    {"error": {"message", "type", "code"}} — and the stream ends
 
-A client folds the deltas onto the first step's pieces to draw every pass (``canvasedit.engine.remote``
-and the Neovim plugin do). Closing the stream cancels the fill.
+A client folds the deltas onto the start (``canvasedit.engine.remote``, with ``view.FillView``) or
+onto the first step's pieces (the Neovim plugin) to draw every pass. Closing the stream cancels the fill.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS, Hole
 from canvasedit.engine.fill import MASK_GLYPH
-from canvasedit.engine.service import FillHandle, event_json, pieces_json, result_json
+from canvasedit.engine.service import FillHandle, event_json, pieces_json, result_json, start_json
 from canvasedit.server.app import ServerState, state_of
 from canvasedit.server.errors import BadRequest, api_error, endpoint
 from canvasedit.server.runner import Fields, read_json, sse, start_fill
@@ -79,12 +81,14 @@ def _tokens_asked(holes: list[Hole]) -> int:
 def _start(state: ServerState, handle: FillHandle) -> dict[str, Any]:
     backend = handle.backend
     canvas = handle.run.canvas
+    start = handle.start
     return {
         "id": handle.id, "model": backend.model_name, "backend": backend.name, "device": backend.device,
         "sees_suffix": backend.layout.sees_suffix, "mask": MASK_GLYPH,
         "stop_ids": list(backend.stop_ids), "end_ids": list(backend.end_ids),
         "holes": [{"index": i, "kind": span.hole.kind, "start": span.hole.start, "end": span.hole.end,
                    "tokens": span.length} for i, span in enumerate(canvas.spans)],
+        "start": start_json(start) if start is not None else None,
     }
 
 
@@ -114,7 +118,7 @@ async def fill(request: Request) -> Response:
         first = True
         async for kind, value in job.items():
             if kind == "step":
-                step = event_json(value)
+                step = event_json(value.event, value.holes)
                 if first:
                     step["pieces"] = pieces_json(value)
                     first = False

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from canvasedit.engine.canvas import Hole
-from canvasedit.engine.fill import FillResult, StepEvent
-from canvasedit.engine.service import event_json
+from canvasedit.engine.fill import FillResult
+from canvasedit.engine.view import PassView
 from canvasedit.server.app import ServerState, state_of
 from canvasedit.server.errors import BadRequest, api_error, endpoint
 from canvasedit.server.runner import Fields, FillJob, cut_at_stop, read_json, sse, start_fill, usage
@@ -170,9 +170,9 @@ async def chat_completions(request: Request) -> Response:
     return _stream(job, req, frames)
 
 
-def _state(event: StepEvent) -> str:
-    """The hole's text at this step, masks as ``░`` (from the step's wire form)."""
-    return event_json(event)["holes"][0]
+def _state(shown: PassView) -> str:
+    """The hole's text at this step, masks as ``░``."""
+    return shown.holes[0]
 
 
 def _stream(job: FillJob, req: Asked, frames) -> StreamingResponse:

@@ -4,7 +4,7 @@ fill of the engine service run in a worker thread with its steps handed to the e
     data = await read_json(request, state.options.max_body_bytes)
     fields = Fields(data)
     job = await start_fill(state, request, lambda: state.service.fill(text, holes, state.sampler, layer))
-    kind, value = job.first                  # ("step", StepEvent) | ("done", FillResult) — errors raised
+    kind, value = job.first                  # ("step", PassView) | ("done", FillResult) — errors raised
     result = await job.result(request)       # or: async for kind, value in job.items(): …
 
 A fill waits for the model in the engine service's bounded queue; the endpoint answers only once
@@ -128,8 +128,9 @@ def sse(data: Any, event: str | None = None) -> str:
 class FillJob:
     """A fill of the engine service running in its own thread; its items arrive on the event loop.
 
-    Items are ``("step", StepEvent)``, then ``("done", FillResult)``; or ``("error", exception)``,
-    or ``("cancelled", None)`` when the fill was cancelled before it finished.
+    Items are ``("step", PassView)`` (the step's deltas and every hole after it, folded in the fill's
+    thread), then ``("done", FillResult)``; or ``("error", exception)``, or ``("cancelled", None)``
+    when the fill was cancelled before it finished.
     """
 
     def __init__(self, handle: FillHandle, queue_timeout: float | None) -> None:
@@ -143,8 +144,8 @@ class FillJob:
 
     def _work(self) -> None:
         try:
-            for event in self.handle.events(self._timeout):
-                self._put(("step", event))
+            for shown in self.handle.passes(self._timeout):
+                self._put(("step", shown))
             result = self.handle.result
             self._put(("done", result) if result is not None else ("cancelled", None))
         except Exception as exc:  # noqa: BLE001  every failure goes to the client as an error body

@@ -13,6 +13,7 @@ import torch
 
 from canvasedit.engine import Hole, SamplerParams, fill
 from canvasedit.engine.backends.native import NativeBackend
+from canvasedit.engine.view import passes
 from tests.engine.mock import MockBackend
 from tests.families import make_dream
 
@@ -114,7 +115,7 @@ def test_grown_hole_keeps_its_events_and_offsets_consistent():
     # canvas "ab" + a 2-token hole (positions 2, 3) + "cd"; the hole grows once, then loses an end token.
     b = GrowingMock({2: {"X": 9.0, "<end>": 3.0}, 3: {"y": 2.0}, 4: {"z": 8.0}})
     run = fill("abcd", [Hole(2, 2, 2)], b, SamplerParams(steps=1000, expand_budget=1))
-    events = list(run)
+    events = list(passes(run))
     assert events[0].committed[0].offset == 0 and events[0].resized == ((0, 0, +1),)  # X at offset 0 → 2 masks
     assert events[0].holes[0] == "░░░"  # the hole is 3 long now
     assert events[1].committed[0].offset == 2 and events[1].holes[0] == "░░z"

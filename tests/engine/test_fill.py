@@ -5,6 +5,7 @@ import torch
 
 from canvasedit.engine import BadHole, Hole, SamplerParams, Schedule, fill
 from canvasedit.engine.sampling import Remasking
+from canvasedit.engine.view import passes
 from tests.engine.mock import MockBackend
 
 TEXT = "x = 1\ny = 2\n"
@@ -21,7 +22,7 @@ def backend_with_targets(word: str, start: int, strengths: list[float] | None = 
 def test_every_masked_position_ends_committed_and_text_is_spliced():
     b = backend_with_targets("hello", len("x = "))
     run = fill(TEXT, [Hole(4, 5, length=5)], b, SamplerParams(steps=5))
-    events = list(run)
+    events = list(passes(run))
     assert run.result is not None
     assert run.result.text == "x = hello\ny = 2\n"
     assert [len(e.committed) for e in events] == [1, 1, 1, 1, 1]
@@ -68,7 +69,7 @@ def test_blocks_fill_left_to_right():
 def test_several_holes_are_denoised_jointly_in_one_canvas():
     b = MockBackend()
     run = fill(TEXT, [Hole(0, 1, length=3), Hole(10, 11, length=3)], b, SamplerParams(steps=3))
-    events = list(run)
+    events = list(passes(run))
     assert len(b.calls) == 3  # one forward per step covers both holes
     assert all(len(e.holes) == 2 for e in events)
     assert {c.hole for e in events for c in e.committed} == {0, 1}
@@ -121,7 +122,7 @@ def test_closing_the_stream_is_a_cancel():
 
 def test_partial_revision_keeps_most_tokens():
     b = MockBackend()
-    for pos in range(0, 12):
+    for pos in range(12):
         b.targets[pos] = b.encode(TEXT)[pos]  # the model likes the text as it is...
         b.strength[pos] = 5.0
     b.targets[2] = b.index["!"] if "!" in b.index else b.index["q"]  # ...except at "=" of line 1
@@ -199,13 +200,13 @@ def test_end_tokens_are_dropped_and_an_end_of_turn_closes_the_hole():
     b = backend_with_targets("abXcd", 4)
     b.targets[6] = b.index["<end>"]
     run = fill(TEXT, [Hole(4, 4, length=5)], b, SamplerParams(steps=5))
-    events = list(run)
+    events = list(passes(run))
     assert run.result.holes[0].text == "abcd"  # an end / pad token anywhere is dropped
     assert events[-1].holes[0] == "abcd"
     b.end_ids = (b.index["X"],)  # as <|eot_id|> is for LLaDA-Instruct
     b.targets[6] = b.index["X"]
     run = fill(TEXT, [Hole(4, 4, length=5)], b, SamplerParams(steps=5))
-    events = list(run)
+    events = list(passes(run))
     assert run.result.holes[0].text == "ab"  # nothing after the end of the turn is written
     assert run.result.text == "x = ab1\ny = 2\n"
     assert events[-1].holes[0] == "ab"

@@ -15,6 +15,7 @@ from canvasedit.engine.instruct import (
     instruct,
     instruction_message,
 )
+from canvasedit.engine.view import passes
 from canvasedit.models.catalog import bundled_path
 from tests.families import make_dream
 from tests.tiny import make_llada_real_layout
@@ -65,7 +66,7 @@ def test_the_answer_replaces_the_selection_and_nothing_else(chat_model):
     assert n == len(chat_model.encode(selection)) + max(16, -(-len(chat_model.encode(selection)) // 2))
     prompt = chat_prompt_ids(chat_model, [{"role": "user", "content": instruction_message("make it formal", selection)}])
     assert run.canvas.ids.tolist() == prompt + [chat_model.mask_id] * n
-    events = list(run)
+    events = list(passes(run))
     assert len(events) == 8 and all(len(e.holes) == 1 for e in events)
     result = run.result
     hole = result.holes[0]

@@ -5,6 +5,7 @@ import pytest
 
 from canvasedit.engine import SamplerParams
 from canvasedit.engine.outline import NoOutline, expand, outline_items
+from canvasedit.engine.view import passes
 
 PYTHON = '''import os
 
@@ -96,7 +97,7 @@ def test_nothing_to_expand_or_an_unreadable_outline_is_refused(tiny_backend):
 def test_every_body_is_filled_jointly_in_one_canvas(tiny_backend):
     run = expand(PYTHON, tiny_backend, SamplerParams(steps=6), language="python", length=5)
     assert len(run.fill_run.canvas.spans) == 5  # one canvas, every body a hole of it
-    events = list(run)
+    events = list(passes(run))
     assert len(events) == 6 and all(len(e.holes) == 5 for e in events)
     result = run.result
     pieces, cursor = [], 0

@@ -13,6 +13,7 @@ from canvasedit.engine import Hole
 from canvasedit.engine.errors import BadHole
 from canvasedit.engine.remote import RemoteEngine, RemoteError, RemoteUnavailable, connect
 from canvasedit.engine.service import EngineService, ServiceBusy, result_json
+from canvasedit.engine.view import replay
 from canvasedit.server import ServerOptions
 from tests.engine.mock import MockBackend
 from tests.engine.openai_standin import MODEL, OpenAIStandIn, drafts
@@ -42,15 +43,17 @@ def test_a_canvasedit_server_streams_every_pass_of_the_fill(live):
     assert backend.recipe == dict(live.service.backend.recipe) and "remote cpu @ 127.0.0.1:" in backend.describe()
     assert engine.params({"steps": 5}) == live.service.params({"steps": 5})
     handle = engine.fill(TEXT, holes(), {"steps": 4}, {"seed": None})
-    events = list(handle)
+    events = list(handle.passes())
     local = live.service.fill(TEXT, holes(), {"steps": 4}).wait()
+    here = list(replay(local.start, local.trace))
     # the deltas folded here give each pass exactly as the engine drew it there
-    assert [e.holes for e in events] == [e.holes for e in local.trace]
+    assert [e.holes for e in events] == [e.holes for e in here]
+    assert [e.holes for e in replay(handle.result.start, handle.result.trace)] == [e.holes for e in here]
     def drawn(event):  # confidences travel rounded to 4 places
         return [[(p.text, p.state, None if p.confidence is None else round(p.confidence, 4)) for p in hole]
                 for hole in event.pieces]
 
-    assert [drawn(e) for e in events] == [drawn(e) for e in local.trace]
+    assert [drawn(e) for e in events] == [drawn(e) for e in here]
     assert [[(c.hole, c.offset, c.token, c.text) for c in e.committed] for e in events] == \
         [[(c.hole, c.offset, c.token, c.text) for c in e.committed] for e in local.trace]
     result = handle.result
@@ -116,7 +119,7 @@ def test_an_openai_server_fills_hole_after_hole_from_its_appended_deltas():
         assert (backend.kind, backend.model_name) == ("openai", MODEL)
         pi = TEXT.index("3.14")
         handle = engine.fill(TEXT, [Hole(len(TEXT) - 1, len(TEXT) - 1, 12), Hole(pi, pi + 4)], {"temperature": 0.5})
-        events = list(handle)
+        events = list(handle.passes())
         result = handle.result
     first, second = standin.requests
     assert (first["prompt"], first["suffix"]) == (TEXT[:pi], TEXT[pi + 4:])  # holes in document order
@@ -136,7 +139,7 @@ def test_mercury_streams_whole_drafts_that_each_replace_the_last():
     with OpenAIStandIn(answers=["return 2 * 3.14 * r"]) as standin:
         engine = RemoteEngine(standin.url, kind="mercury", api_key=None, model="mercury-coder")
         handle = engine.fill(TEXT, [Hole(len(TEXT) - 1, len(TEXT) - 1, 16)])
-        states = [e.holes[0] for e in handle.events()]
+        states = [e.holes[0] for e in handle.passes()]
     request = standin.requests[0]
     assert standin.paths == ["/v1/fim/completions"] and request["diffusing"] is True
     assert request["model"] == "mercury-coder" and request["max_tokens"] == 16

@@ -54,7 +54,8 @@ def test_a_fill_runs_through_a_handle_and_reports_one_json_schema():
     assert len(events) == 3 and handle.result is not None
     data = result_json(handle.result, service.backend, with_trace=True)
     assert data["holes"][0]["range"] == "1:5-1:8" and data["text"] == "x = aaa1\ny = 2\n"
-    assert data["trace"][0] == event_json(events[0]) and data["sees_suffix"] is True
+    assert data["trace"][0] == event_json(events[0], ["a░░"]) and data["sees_suffix"] is True
+    assert [step["holes"] for step in data["trace"]] == [["a░░"], ["aa░"], ["aaa"]]
     assert set(data["trace"][0]) >= {"step", "committed", "remasked", "resized", "holes", "nfe"}
 
 
@@ -141,8 +142,9 @@ def test_pieces_json_is_every_holes_state():
 
     service = EngineService(opener_for({"m": MockBackend()}))
     service.load("m")
-    first = next(iter(service.fill(TEXT, [Hole(4, 4, 2)], {"steps": 2}).events()))
+    first = next(iter(service.fill(TEXT, [Hole(4, 4, 2)], {"steps": 2}).passes()))
     assert [[p[1] for p in hole] for hole in pieces_json(first)] == [[p.state for p in h] for h in first.pieces]
+    assert [[p[1] for p in hole] for hole in pieces_json(first)] == [["new", "masked"]]
 
 
 def test_wait_idle_waits_for_the_running_fill():

@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from canvasedit.engine import Hole
-from canvasedit.engine.remote import Fold
-from canvasedit.engine.service import result_json
+from canvasedit.engine.remote import _start as remote_start
+from canvasedit.engine.remote import _step as remote_step
+from canvasedit.engine.service import pieces_json, result_json
+from canvasedit.engine.view import FillView, replay
 
 TEXT = "def area(r):\n    return 3.14 * r * r\n\n\ndef perimeter(r):\n    return \n"
 
@@ -66,12 +68,14 @@ def test_the_stream_sends_start_deltas_and_result_and_the_deltas_fold_to_every_p
     assert start["holes"][2]["tokens"] == 5 and start["model"] == served.service.backend.model_name
     steps = [m for k, m in stream if k == "step"]
     assert "pieces" in steps[0] and all("pieces" not in s for s in steps[1:])  # one snapshot, then deltas
-    fold = Fold.start(start)
+    view = FillView(remote_start(start))
     local = served.service.fill(TEXT, engine_holes(), {"steps": 4}).wait()
-    folded = [fold.step(s) for s in steps]
-    assert [list(e.holes) for e in folded] == [s["holes"] for s in steps] == [list(e.holes) for e in local.trace]
-    assert [[p.state for h in e.pieces for p in h] for e in folded] == \
-        [[p.state for h in e.pieces for p in h] for e in local.trace]
+    here = list(replay(local.start, local.trace))
+    folded = [view.apply(remote_step(s)) for s in steps]
+    assert [list(e.holes) for e in folded] == [s["holes"] for s in steps] == [list(e.holes) for e in here]
+    assert [[p.state for h in e.pieces for p in h] for e in folded] == [[p.state for h in e.pieces for p in h] for e in here]
+    assert steps[0]["pieces"] == pieces_json(here[0])  # the snapshot a client without the start folds onto
+    assert any(p.state == "kept" for p in here[0].pieces[0])  # the revised range starts with kept tokens
     assert stream[-1][1]["text"] == local.text
 
 
