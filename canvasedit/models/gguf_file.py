@@ -36,7 +36,7 @@ import torch
 
 from canvasedit.document import new_file_mode, reserve_temporary
 from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound, UnsupportedArchitecture
-from canvasedit.models.loading import read_config, weight_files
+from canvasedit.models.loading import no_init, read_config, weight_files
 from canvasedit.models.registry import families, resolve, resolve_gguf
 from canvasedit.models.spec import ConfigReader, FamilySpec
 
@@ -260,7 +260,7 @@ def export_gguf(model_dir: Path, out: Path, qtype: str = "f16") -> ExportReport:
         runs = ", ".join(s.title for s in families() if s.gguf)
         raise UnsupportedArchitecture(f"llama.cpp has no {spec.title} architecture; GGUF export writes {runs}")
     args = spec.args_from_config(ConfigReader(config, f"expected the fields of {spec.repos[0]}"))
-    with torch.device("meta"):
+    with torch.device("meta"), no_init():
         expected = {k: tuple(v.shape) for k, v in spec.model_class(args).state_dict().items()}
     rows = expected["lm_head.weight"][0]
     tokenizer = load_tokenizer(model_dir, spec.tokenizer_fallback)

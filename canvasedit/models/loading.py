@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,6 +230,27 @@ def special_tokens(spec: FamilySpec, config: dict[str, Any], tokenizer: Any, row
     return tokens
 
 
+_INITIALISERS = ("normal_", "uniform_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "xavier_uniform_",
+                 "xavier_normal_", "zeros_", "ones_", "constant_")
+
+
+@contextmanager
+def no_init() -> Iterator[None]:
+    """Build modules without initialising their (meta) weights: the checkpoint replaces them anyway.
+
+    Initialising a meta tensor runs through torch's reference ops, whose first use imports
+    ``torch._dynamo``: 4 s and ~150 MB of resident memory for nothing.
+    """
+    saved = {name: getattr(nn.init, name) for name in _INITIALISERS}
+    for name in saved:
+        setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(nn.init, name, fn)
+
+
 def load_model(
     path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
 ) -> LoadedModel:
@@ -235,7 +258,7 @@ def load_model(
     config = read_config(path)
     spec = resolve(config)
     args = spec.args_from_config(ConfigReader(config, f"expected the fields of {spec.repos[0] if spec.repos else spec.title}"))
-    with torch.device("meta"):
+    with torch.device("meta"), no_init():
         model = spec.model_class(args)
     state = read_state_dict(weight_files(path), spec)
     tied = args.tie_word_embeddings
