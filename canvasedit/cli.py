@@ -382,6 +382,9 @@ def run_editor(argv: list[str]) -> int:
                              "(canvasedit fill --help); canvasedit --version")
     p.add_argument("file", nargs="?", type=Path, help="file to open (created on first save if missing)")
     _model_arguments(p)
+    p.add_argument("--engine", default=None, metavar="URL",
+                   help="fill on this server (canvasedit serve, or OpenAI-compatible) instead of a local model; "
+                        "default config.toml's [engine] url")
     args = p.parse_args(argv)
     from canvasedit.config import ConfigError, load_settings
     from canvasedit.runtime import apply_threads
@@ -392,7 +395,7 @@ def run_editor(argv: list[str]) -> int:
     except ConfigError:
         threads = 0  # the editor starts with default settings and says why
     apply_threads(threads)
-    return run_app(args.file, model=args.model, device=args.device or "auto")
+    return run_app(args.file, model=args.model, device=args.device or "auto", engine=args.engine)
 
 
 _received_signal: int | None = None

@@ -9,7 +9,10 @@ Tests build the app directly with an already loaded backend, so no weights are r
     async with app.run_test() as pilot: ...
 
 Everything the user does happens on ``EditorScreen``; the app only holds what all screens share
-(settings, how to open a model) and asks before quitting with unsaved changes.
+(settings, the engine) and asks before quitting with unsaved changes. The engine is one
+``EngineService`` that loads, switches and closes the model and runs the fills, or, with
+``[engine] url`` in config.toml or ``--engine URL``, a ``RemoteEngine`` with the same face: the
+editor never opens a backend or runs a fill by itself.
 """
 
 from __future__ import annotations
@@ -30,15 +33,14 @@ from canvasedit.ui.screens.confirm import ConfirmScreen
 from canvasedit.ui.screens.editor import EditorScreen
 
 ModelOpener = Callable[[str | None, str], Any]
-"""``(model name or path or None, device) -> Backend``; slow, so called from a worker thread."""
+"""``(model name or path or None, device) -> Backend``; slow, so the engine calls it from a worker thread."""
 
 
 def open_model(spec: str | None, device: str) -> Any:
-    """Resolve a model name or folder (None: the bundled default) and load it."""
-    from canvasedit.engine import open_backend  # imports torch: only in the loading thread
-    from canvasedit.models.catalog import resolve_model
+    """Resolve a model name or folder (None: the bundled default) and load it (the engine service's opener)."""
+    from canvasedit.engine.service import open_model as open_for_service  # imports torch: only in the loading thread
 
-    return open_backend(resolve_model(spec), device=device)
+    return open_for_service(spec, device)
 
 
 class CanvasEditApp(App[int]):
@@ -60,6 +62,7 @@ class CanvasEditApp(App[int]):
         opener: ModelOpener = open_model,
         model: str | None = None,
         device: str | None = None,
+        engine_url: str | None = None,
         cursor_blink: bool = True,
         startup_warning: str | None = None,
     ) -> None:
@@ -67,9 +70,12 @@ class CanvasEditApp(App[int]):
         self.settings = settings if settings is not None else Settings()
         """Settings in force (the settings screen replaces them)."""
         self.document = document or Document(path=None, text="")
-        self.backend = backend
         self.opener = opener
-        """How a model is opened when none was given, or when the settings change it."""
+        """How the engine service opens a model when none was given, or when the settings change it."""
+        self.engine_url = engine_url
+        """A remote engine named on the command line; wins over ``settings.engine.url``."""
+        self.engine: Any = self._local_engine(backend)
+        """The ``EngineService`` (or, once loaded, the ``RemoteEngine``) every fill of the editor goes through."""
         self.model_override = model
         """A model named on the command line; wins over ``settings.model.active``."""
         self.device_override = device
@@ -78,9 +84,19 @@ class CanvasEditApp(App[int]):
         """Whether text cursors blink (tests turn it off for stable snapshots)."""
         self.startup_warning = startup_warning
 
+    def _local_engine(self, backend: Any = None) -> Any:
+        from canvasedit.engine.service import EngineService  # no torch import: the opener loads it
+
+        return EngineService(opener=self.opener, backend=backend)
+
+    @property
+    def remote_url(self) -> str:
+        """The remote engine's URL in force ("" for a local model)."""
+        return self.engine_url or self.settings.engine.url
+
     def on_mount(self) -> None:
         self.set_keymap(self.settings.keys)
-        self.push_screen(EditorScreen(self.document, backend=self.backend))
+        self.push_screen(EditorScreen(self.document, backend=self.engine.backend))
         if self.startup_warning:
             self.notify(self.startup_warning, severity="error", timeout=10)
 
@@ -90,10 +106,24 @@ class CanvasEditApp(App[int]):
         return next((s for s in self.screen_stack if isinstance(s, EditorScreen)), None)
 
     def open_model(self) -> Any:
-        """Open the model the command line or the settings ask for (blocking; call from a thread)."""
+        """Load the model the command line or the settings ask for into the engine (blocking; call from a thread).
+
+        With a remote engine URL the server is asked what it serves instead; its backend describes it.
+        """
+        url = self.remote_url
+        if url:
+            from canvasedit.engine.remote import connect_for
+
+            old, self.engine = self.engine, connect_for(url, self.settings.engine, self.model_override)
+            old.close()
+            return self.engine.backend
+        from canvasedit.engine.remote import RemoteEngine
+
+        if isinstance(self.engine, RemoteEngine):  # the settings dropped the URL: back to a local model
+            self.engine = self._local_engine()
         spec = self.model_override if self.model_override is not None else (self.settings.model.active or None)
         device = self.device_override or self.settings.model.device
-        return self.opener(spec, device)
+        return self.engine.load(spec, device)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -112,19 +142,23 @@ class CanvasEditApp(App[int]):
             self.notify("A fill is running: cancel it (Esc) or let it finish before switching models.",
                         severity="warning")
             return
+        if self.remote_url:
+            self.notify(f"Fills run on the remote engine at {self.remote_url}; its model is chosen there "
+                        "([engine] model in config.toml).", severity="warning")
+            return
         if editor.backend is None and editor.model_error is None:  # its own load would land after a switch
             self.notify("The model is still loading; open the models screen when it is ready.", severity="warning")
             return
         spec = self.model_override if self.model_override is not None else (self.settings.model.active or None)
         device = self.device_override or self.settings.model.device
         self.push_screen(
-            ModelsScreen(active=spec or "canvasedit-tiny", opener=self.opener, device=device, current=editor.backend,
+            ModelsScreen(active=spec or "canvasedit-tiny", engine=self.engine, device=device,
                          current_spec=spec, settings=self.settings),
             self._adopt_model,
         )
 
     def _adopt_model(self, switch: Any) -> None:
-        """Give the editor the model the models screen loaded, free the old one, and remember the choice."""
+        """Give the editor the model the models screen loaded into the engine, and remember the choice."""
         from dataclasses import replace
 
         from canvasedit.config import save_settings
@@ -133,14 +167,11 @@ class CanvasEditApp(App[int]):
         editor = self.editor
         if switch is None or editor is None:
             return
-        old = editor.backend
         if switch.backend is None:
             editor.backend = None
             editor.post_message(ModelFailed("the previous model could not be loaded again"))
             return
         editor.post_message(ModelLoaded(switch.backend, 0.0))  # the document and its holes stay as they are
-        if old is not None and old is not switch.backend and not switch.previous_closed:
-            old.close()
         self.model_override = None  # from now on the saved choice is the one in force
         self.settings = replace(self.settings, model=replace(self.settings.model, active=switch.spec or ""))
         try:
@@ -176,7 +207,7 @@ class CanvasEditApp(App[int]):
         self.exit(0)
 
 
-def run_editor(path: Path | None, model: str | None = None, device: str = "auto") -> int:
+def run_editor(path: Path | None, model: str | None = None, device: str = "auto", engine: str | None = None) -> int:
     """Open ``path`` (or an empty buffer) in the editor; returns the exit code for the CLI.
 
     A file that cannot be opened (binary, too large, not UTF-8/UTF-16) is refused before the
@@ -200,6 +231,7 @@ def run_editor(path: Path | None, model: str | None = None, device: str = "auto"
         settings=settings,
         model=model,
         device=None if device == "auto" else device,
+        engine_url=engine,
         startup_warning=warning,
     )
     app.run()

@@ -13,7 +13,8 @@ from typing import Any
 
 from textual.message import Message
 
-from canvasedit.engine import FillResult, StepEvent
+from canvasedit.engine import FillResult
+from canvasedit.engine.view import PassView
 
 
 @dataclass
@@ -38,15 +39,16 @@ class ModelFailed(Message, bubble=False):
 class FillStep(Message, bubble=False):
     """One denoising pass of a running fill, to draw over the holes.
 
-    Passes can arrive faster than a slow terminal draws them. Each event carries the full
-    current state of every hole, so an undrawn pass is safely replaced by the next one of the
-    same fill (``can_replace``); the complete trace stays in the ``FillResult``.
+    Passes can arrive faster than a slow terminal draws them. The worker folds the engine's step
+    deltas into the full current state of every hole (``view.PassView``), so an undrawn pass is
+    safely replaced by the next one of the same fill (``can_replace``); the complete trace of
+    deltas stays in the ``FillResult``.
     """
 
     fill_id: int
     """Which fill this pass belongs to."""
-    event: StepEvent
-    """The engine's event: step, pieces of every hole, NFE, elapsed time."""
+    event: PassView
+    """The pass: the step's event, pieces of every hole, NFE, elapsed time."""
 
     def can_replace(self, message: Message) -> bool:
         """A pending pass is dropped when a newer pass of the same fill is already queued."""

@@ -172,11 +172,11 @@ def screen_text(app) -> list[str]:
 
 
 def step_event(step: int, total_steps: int, pieces, nfe: int = 1, elapsed: float = 0.1):
-    """A ``StepEvent`` for drawing tests; fields the test does not care about are empty."""
-    import dataclasses
-
+    """A pass (``view.PassView``) for drawing tests: its event's other fields are empty."""
     from canvasedit.engine import StepEvent
+    from canvasedit.engine.view import PassView
 
-    given = {"step": step, "total_steps": total_steps, "pieces": tuple(pieces), "nfe": nfe, "elapsed": elapsed}
-    given["holes"] = tuple("".join(p.text for p in hole) for hole in given["pieces"])
-    return StepEvent(**{f.name: given.get(f.name, ()) for f in dataclasses.fields(StepEvent)})
+    pieces = tuple(pieces)
+    event = StepEvent(step=step, total_steps=total_steps, committed=(), remasked=(), resized=(), nfe=nfe,
+                      elapsed=elapsed)
+    return PassView(event, pieces, tuple("".join(p.text for p in hole) for hole in pieces))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from canvasedit.engine import StepEvent
+from canvasedit.engine.view import PassView
 from canvasedit.ui.messages import FillCancelled, FillStep
 from tests.ui.conftest import step_event
 
 
-def event(step: int) -> StepEvent:
+def event(step: int) -> PassView:
     return step_event(step, 8, ((),), nfe=step, elapsed=0.1 * step)
 
 

@@ -55,6 +55,7 @@ from canvasedit.ui.screens.settings import SettingsScreen
 from canvasedit.ui.vim import VimLayer
 from canvasedit.ui.widgets import CanvasArea, FindBar, PassesPanel, StatusBar
 
+from canvasedit.ui.widgets.status import model_label
 if TYPE_CHECKING:
     from canvasedit.ui.app import CanvasEditApp
 
@@ -326,11 +327,11 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
     def _model_ready(self, backend: Any) -> None:
         self.backend = backend
         self.model_error = None
-        self.canvas.token_counter = lambda text: len(backend.encode(text))
+        encode = getattr(backend, "encode", None)  # a remote engine's model counts its tokens on the server
+        self.canvas.token_counter = (lambda text: len(encode(text))) if encode is not None else None
         self.canvas.refresh_holes()
         self.status.model_state = "ready"
-        demo = " (demo)" if self.is_demo_model else ""
-        self.status.set_model(f"{backend.model_name}{demo} · {backend.name}/{backend.device}")
+        self.status.set_model(model_label(backend, self.is_demo_model))
         self._show_position()
 
     @property

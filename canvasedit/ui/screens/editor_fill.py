@@ -13,20 +13,23 @@ one undo step, so the preview is exactly what accepting keeps; undoing an accept
 its holes again. Rejections count: the next fill of the same holes, or ctrl+r, uses the next seed
 (and samples, when the temperature is 0), so it does not hand back the same text.
 
-The engine runs in ``@work(thread=True, exclusive=True)``; it checks the worker's cancel flag and
-``FillRun.cancel()`` between passes and only posts messages (``messages.py``). Each fill has an id,
-so late messages from a cancelled fill are ignored.
+Fills go through the app's engine (``EngineService``, or ``RemoteEngine`` for a server):
+``engine.fill(...)`` hands back a handle whose ``events()`` the worker iterates in
+``@work(thread=True, exclusive=True)``, folding each step's deltas into every hole's text
+(``view.FillView``) before posting it; ``handle.cancel()`` stops it between passes. The worker only
+posts messages (``messages.py``). Each fill has an id, so late messages from a cancelled fill are ignored.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.worker import get_current_worker
 
-from canvasedit.engine import EngineError, FillResult, FillRun, SamplerParams, StepEvent, fill
+from canvasedit.engine import EngineError, FillResult, SamplerParams
+from canvasedit.engine.view import FillView, PassView
 from canvasedit.syntax import syntax_tree_for
 from canvasedit.ui.holes import FILLING, MARKED, PENDING, Proposal, Slot, changed_ranges
 from canvasedit.ui.messages import FillCancelled, FillFailed, FillFinished, FillStep, HolesChanged
@@ -40,9 +43,9 @@ REGENERATE_TEMPERATURE = 0.8
 """Temperature for a new attempt when the configured one is 0: at 0 every seed gives the same text."""
 
 
-def committed_tokens(event: StepEvent) -> int:
+def committed_tokens(shown: PassView) -> int:
     """Tokens the model has written so far in this fill (kept tokens of a revision excluded)."""
-    return sum(1 for hole in event.pieces for piece in hole if piece.state in ("new", "done"))
+    return shown.written
 
 
 def plural(n: int, word: str) -> str:
@@ -60,6 +63,7 @@ class FillControl:
         passes: PassesPanel
         status: StatusBar
         settings: Settings
+        canvasedit_app: Any
 
         def notify(self, message: str, *, severity: str = "information", **kwargs: object) -> None: ...
         def post_message(self, message: object) -> bool: ...
@@ -80,16 +84,22 @@ class FillControl:
         self._fill_serial = 0
         self._active_fill: int | None = None
         self._fill_slots: tuple[int, ...] = ()
-        self._run: FillRun | None = None
+        self._run: Any = None
+        """The running fill's handle (``handle.cancel()`` stops it)."""
         self._progress = ""
         self._summary = ("", 0)
 
     # ------------------------------------------------------------------ starting
 
+    @property
+    def engine(self) -> Any:
+        """The app's engine service (or remote engine): every fill of the editor goes through it."""
+        return self.canvasedit_app.engine
+
     def fill_params(self, attempt: int | None = None) -> SamplerParams:
         """What the next fill uses: the family's recipe ← ``[sampler]``, seed moved on by ``attempt``."""
         assert self.backend is not None
-        params = SamplerParams.layered(self.backend.recipe, self.settings.sampler)
+        params = self.engine.params(self.settings.sampler)
         attempt = self.attempt if attempt is None else attempt
         if attempt:
             params = replace(params, seed=params.seed + attempt, temperature=params.temperature or REGENERATE_TEMPERATURE)
@@ -127,20 +137,24 @@ class FillControl:
         self._fill_worker(run, self._fill_serial)
         return True
 
-    def make_run(self, slots: list[Slot], params: SamplerParams) -> FillRun:
-        """The engine run that fills ``slots``: a plain joint fill (instructions and outlines build their own)."""
-        assert self.backend is not None
-        return fill(self.canvas.text, [slot.mark for slot in slots], self.backend, params)
+    def make_run(self, slots: list[Slot], params: SamplerParams) -> Any:
+        """The fill of ``slots``, the one place it is built (a hook for fills that build their own): a handle
+        of the engine (``events()``, ``cancel()``, ``result``, ``start``), or a run with that face."""
+        return self.engine.fill(self.canvas.text, [slot.mark for slot in slots], params=params)
 
     @work(thread=True, exclusive=True, group="fill", exit_on_error=False)
-    def _fill_worker(self, run: FillRun, fill_id: int) -> None:
+    def _fill_worker(self, run: Any, fill_id: int) -> None:
         worker = get_current_worker()
+        view: FillView | None = None
+        events = run.events() if hasattr(run, "events") else iter(run)  # a handle, or a run with its face
         try:
-            for event in run:
+            for event in events:
                 if worker.is_cancelled:
                     run.cancel()
                     break
-                self.post_message(FillStep(fill_id, event))
+                if view is None:
+                    view = FillView(run.start)  # set once the first event is out
+                self.post_message(FillStep(fill_id, view.apply(event)))
         except EngineError as exc:
             self.post_message(FillFailed(fill_id, str(exc)))
             return
@@ -157,13 +171,13 @@ class FillControl:
     def on_fill_step(self, message: FillStep) -> None:
         if message.fill_id != self._active_fill:
             return
-        event = message.event
+        shown = message.event
         self.steps_drawn += 1
-        self.canvas.show_pass(event, self._fill_slots)
-        self.passes.follow(event)
-        speed = committed_tokens(event) / event.elapsed if event.elapsed > 0 else 0.0
+        self.canvas.show_pass(shown, self._fill_slots)
+        self.passes.follow(shown)
+        speed = committed_tokens(shown) / shown.elapsed if shown.elapsed > 0 else 0.0
         self._progress = (
-            f"step {event.step}/{event.total_steps} · NFE {event.nfe} · {speed:.0f} tok/s · "
+            f"step {shown.step}/{shown.total_steps} · NFE {shown.nfe} · {speed:.0f} tok/s · "
             f"{self.key_for('reject')} stops"
         )
         self._show_progress()
@@ -188,7 +202,7 @@ class FillControl:
             self.canvas.write_proposals(writes, message.fill_id)
             self._flag_parse_errors(before, message.fill_id)
             self.pending = result
-            self.passes.load(result.trace)
+            self.passes.load(result)
         self.set_summary(f"{result.steps} steps · NFE {result.nfe} · {result.tokens_per_second:.0f} tok/s")
         self._refresh_state()
         dropped = len(result.holes) - len(writes)

@@ -1,7 +1,7 @@
 """The models screen: browse the catalog, pull with progress (and cancel), delete, and switch models.
 
-    app.push_screen(ModelsScreen(active="canvasedit-tiny", opener=open_model, device="auto",
-                                 current=backend, current_spec=None), editor.adopt_model)
+    app.push_screen(ModelsScreen(active="canvasedit-tiny", engine=app.engine, device="auto",
+                                 current_spec=None), app._adopt_model)
 
 One row per catalog entry (built-in and the user's): family, parameters, size on disk or to
 download, status, whether it fits this machine, and the peak memory and speed measured here. The
@@ -11,15 +11,14 @@ back. Pulls, listing and loading run in thread workers that post the messages de
 
 Switching loads the new model in a worker while the old one keeps working; only when the new
 one would not fit beside it is the old one freed first, and reloaded if the new one fails. The
-screen then dismisses with a ``ModelSwitch`` (the editor adopts the backend and closes the old
-one); a model that fails to load leaves the previous one active and the screen open with the error.
+screen then dismisses with a ``ModelSwitch`` (the editor adopts the backend; the engine service
+has freed the old one); a model that fails to load leaves the previous one active and the screen open with the error.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +49,7 @@ class ModelSwitch:
     backend: Any
     """The loaded backend of the model now active (None when even the previous one could not come back)."""
     previous_closed: bool = False
-    """The old backend was already freed (to make room); the editor must not close it again."""
+    """The old backend was freed first (to make room) rather than after the new one loaded."""
 
 
 @dataclass
@@ -120,16 +119,14 @@ class ModelsScreen(Screen[ModelSwitch | None]):
     ModelsScreen #models-status { height: 1; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self, active: str, opener: Callable[[str | None, str], Any], device: str,
-                 current: Any = None, current_spec: str | None = None, settings: Any = None) -> None:
+    def __init__(self, active: str, engine: Any, device: str, current_spec: str | None = None,
+                 settings: Any = None) -> None:
         super().__init__()
         self.active = active
         """Name of the active model (``name[:quant]``)."""
-        self.opener = opener
-        """``(spec, device) -> Backend``, as the app opens models."""
+        self.engine = engine
+        """The editor's ``EngineService``: a switch loads the model into it (the old one goes when the new one is in)."""
         self.device = device
-        self.current = current
-        """The backend in use now (kept until the switch succeeds, unless it must make room)."""
         self.current_spec = current_spec
         self.settings = settings
         """Settings whose ``[models]`` tables add user entries (None: read config.toml)."""
@@ -337,7 +334,7 @@ class ModelsScreen(Screen[ModelSwitch | None]):
         r = self.selected()
         if r is None or self.loading:
             return
-        if r["name"] == self.active.partition(":")[0] and self.current is not None:
+        if r["name"] == self.active.partition(":")[0] and self.engine.backend is not None:
             self.notify(f"{r['name']} is already the active model")
             return
         if r["status"] not in ("pulled", "bundled", "local"):
@@ -357,21 +354,20 @@ class ModelsScreen(Screen[ModelSwitch | None]):
         # Beside the old model when there is room (the old one keeps working if this fails);
         # otherwise free it first and bring it back if the new one cannot be loaded.
         room = fit.machine().vram_free if fitted["device"] == "cuda" else fit.machine().ram_available
-        make_room = self.current is not None and fitted["need_bytes"] > room
+        make_room = self.engine.backend is not None and fitted["need_bytes"] > room
         if make_room:
             self.app.call_from_thread(self.status, f"freeing {self.current_spec or 'the current model'} to make room…")
-            self.current.close()
+            self.engine.close()
         start = time.perf_counter()
         try:
-            backend = self.opener(spec, self.device)
+            backend = self.engine.load(spec, self.device)  # on failure the engine keeps the model it had
         except LOAD_ERRORS as exc:
             error = str(exc) if isinstance(exc, (ModelError, EngineError, ConfigError)) else f"{type(exc).__name__}: {exc}"
             if make_room:
                 try:
-                    self.current = self.opener(self.current_spec, self.device)
+                    self.engine.load(self.current_spec, self.device)
                 except LOAD_ERRORS as again:
                     error += f"; reloading the previous model failed too: {again}"
-                    self.current = None
             self.post_message(LoadFailed(spec, error, restored=make_room))
             return
         seconds = time.perf_counter() - start
@@ -397,6 +393,6 @@ class ModelsScreen(Screen[ModelSwitch | None]):
             return
         self._cancel.set()
         if self.reloaded:  # the editor's old backend was freed; hand it the reloaded one
-            self.dismiss(ModelSwitch(self.current_spec, self.current, previous_closed=True))
+            self.dismiss(ModelSwitch(self.current_spec, self.engine.backend, previous_closed=True))
         else:
             self.dismiss(None)

@@ -2,7 +2,7 @@
 
     canvas = CanvasArea(text, language="python", syntax_language="python")
     canvas.add_hole_at_cursor(32)             # an insertion point, drawn with its length "⟨32⟩"
-    canvas.show_pass(step_event, slot_ids)    # masked glyphs, this pass's tokens, low confidence dimmed
+    canvas.show_pass(pass_view, slot_ids)     # masked glyphs, this pass's tokens, low confidence dimmed
     canvas.write_proposals(writes, fill_id)   # a finished fill's text, in the document, one undo step
 
 Editing never stops: while a fill runs the user keeps typing, and the holes (``holes.HoleSet``)
@@ -41,7 +41,7 @@ from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
-from canvasedit.engine import StepEvent
+from canvasedit.engine.view import PassView
 from canvasedit.syntax import SelectionStack, SyntaxTree, Utf8Offsets, syntax_tree_for
 from canvasedit.ui.highlight import PygmentsHighlighter
 from canvasedit.ui.holes import FILLING, MARKED, PENDING, HoleMark, Slot
@@ -224,7 +224,8 @@ class CanvasArea(HoleEditing, TextArea):
         self._version = 0
         self._text_cache: tuple[int, str] | None = None
         self._highlight_window: tuple[int, int] | None = None
-        self._pass: tuple[StepEvent, tuple[int, ...]] | None = None
+        self._pass: tuple[PassView, tuple[int, ...]] | None = None
+        self._shading: Callable[[Text, int], None] | None = None
         self.on_cursor_moved: Callable[[], None] | None = None
         """Called whenever the selection changes (the status bar's position)."""
         self._reparse_timer: Any = None
@@ -464,10 +465,13 @@ class CanvasArea(HoleEditing, TextArea):
         """Whether the passes of a running fill are drawn over its holes."""
         return self._overlay is not None
 
-    def show_pass(self, event: StepEvent, slot_ids: tuple[int, ...]) -> None:
-        """Draw one pass of the running fill over its holes (``slot_ids``: the fill's holes in order)."""
+    def show_pass(self, shown: PassView, slot_ids: tuple[int, ...]) -> None:
+        """Draw one pass of the running fill over its holes (``slot_ids``: the fill's holes in order).
+
+        ``shown`` is the pass folded whole (``view.FillView.apply``): every hole's pieces after the step.
+        """
         before = set(self._overlay or ())
-        self._pass = (event, slot_ids)
+        self._pass = (shown, slot_ids)
         self._layout_pass()
         self._decor = None
         self._refresh_size()
@@ -475,9 +479,9 @@ class CanvasArea(HoleEditing, TextArea):
 
     def _layout_pass(self) -> None:
         assert self._pass is not None
-        event, slot_ids = self._pass
+        shown, slot_ids = self._pass
         spans = []
-        for slot_id, pieces in zip(slot_ids, event.pieces):
+        for slot_id, pieces in zip(slot_ids, shown.pieces):
             slot = self.holes.by_id(slot_id)
             if slot is None or slot.state != FILLING:
                 continue  # edited away while the fill ran

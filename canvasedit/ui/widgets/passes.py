@@ -1,12 +1,13 @@
 """The passes panel: every denoising pass of the last fill, replayed one at a time.
 
     panel = PassesPanel()
-    panel.follow(event)          # while a fill runs: show the newest pass
-    panel.load(result.trace)     # afterwards: ←/→ step through the passes, home/end jump
+    panel.follow(shown)          # while a fill runs: show the newest pass (a view.PassView)
+    panel.load(result)           # afterwards: ←/→ step through the passes, home/end jump
 
 Unlike the canvas overlay, the panel shows each hole's text with its real line breaks, so a
-multi-line fill reads naturally here. It replays ``FillResult.trace``, which holds every pass even
-when the canvas skipped some to keep up.
+multi-line fill reads naturally here. It replays ``FillResult.trace``, which holds every step's
+deltas even when the canvas skipped some passes to keep up: the pass shown is folded from
+``result.start`` (``view.FillView``), going on from the one shown before when stepping forward.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from canvasedit.engine import StepEvent
+from canvasedit.engine import FillResult, StepEvent
+from canvasedit.engine.view import FillView, PassView
 from canvasedit.ui.overlay import piece_state, visible
 
 
@@ -48,13 +50,23 @@ class PassesPanel(VerticalScroll, can_focus=True):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._trace: list[StepEvent] = []
+        self._trace: Sequence[StepEvent] = ()
+        self._result: FillResult | None = None
+        self._live: PassView | None = None
+        self._followed = 0
+        self._folded: tuple[int, FillView, PassView] | None = None
+        """(index, view, pass) of the last pass folded from the result, to go on from."""
         self._kinds: tuple[str, ...] = ()
 
     @property
     def trace(self) -> Sequence[StepEvent]:
-        """The passes the panel can show."""
+        """The steps the panel can show (while a fill runs: none yet, only the newest pass)."""
         return self._trace
+
+    @property
+    def count(self) -> int:
+        """Passes the panel can show."""
+        return len(self._trace) if self._result is not None else self._followed
 
     def compose(self) -> ComposeResult:
         yield Static("no fill yet", id="passes-header")
@@ -62,31 +74,52 @@ class PassesPanel(VerticalScroll, can_focus=True):
 
     def start(self, kinds: Sequence[str]) -> None:
         """Forget the last fill; ``kinds`` names each hole (insert, replace, revise)."""
-        self._trace = []
+        self._trace = ()
+        self._result = None
+        self._live = None
+        self._followed = 0
+        self._folded = None
         self._kinds = tuple(kinds)
         self.index = -1
         self._draw()
 
-    def follow(self, event: StepEvent) -> None:
+    def follow(self, shown: PassView) -> None:
         """Show a pass of the running fill as it arrives."""
-        self._trace.append(event)
-        self.index = len(self._trace) - 1
+        self._live = shown
+        self._followed += 1
+        self.index = self._followed - 1
 
-    def load(self, trace: Sequence[StepEvent]) -> None:
-        """Replace what was followed live with the complete trace, showing the last pass."""
-        self._trace = list(trace)
+    def load(self, result: FillResult) -> None:
+        """Replace what was followed live with the fill's complete trace, showing the last pass."""
+        self._result = result if result.start is not None else None
+        self._trace = result.trace if self._result is not None else ()
+        self._live = None
+        self._folded = None
         self.index = len(self._trace) - 1
         self._draw()
 
     def action_step(self, delta: int) -> None:
         """Show the previous (-1) or next (+1) pass."""
-        if self._trace:
+        if self._result is not None and self._trace:
             self.index = max(0, min(len(self._trace) - 1, self.index + delta))
 
     def action_jump(self, index: int) -> None:
         """Show the first (0) or last (-1) pass."""
-        if self._trace:
+        if self._result is not None and self._trace:
             self.index = index % len(self._trace)
+
+    def pass_at(self, index: int) -> PassView:
+        """Pass ``index`` of the loaded result, folded from its start (or on from the last one folded)."""
+        assert self._result is not None and self._result.start is not None
+        if self._folded is not None and self._folded[0] <= index:
+            at, view, shown = self._folded
+        else:
+            at, view, shown = -1, FillView(self._result.start), None
+        for i in range(at + 1, index + 1):
+            shown = view.apply(self._trace[i])
+        assert shown is not None
+        self._folded = (index, view, shown)
+        return shown
 
     def watch_index(self) -> None:
         self._draw()
@@ -96,17 +129,17 @@ class PassesPanel(VerticalScroll, can_focus=True):
             return
         header = self.query_one("#passes-header", Static)
         body = self.query_one("#passes-body", Static)
-        if not self._trace or self.index < 0:
+        if self.count == 0 or self.index < 0:
             header.update("no fill yet" if not self._kinds else "waiting for the first pass…")
             body.update("")
             return
-        event = self._trace[self.index]
+        shown = self._live if self._result is None and self._live is not None else self.pass_at(self.index)
         header.update(
-            f"pass {self.index + 1}/{len(self._trace)} · step {event.step}/{event.total_steps} · "
-            f"+{len(event.committed)} tokens · NFE {event.nfe}  (←/→)"
+            f"pass {self.index + 1}/{self.count} · step {shown.step}/{shown.total_steps} · "
+            f"+{len(shown.committed)} tokens · NFE {shown.nfe}  (←/→)"
         )
         text = Text()
-        for i, pieces in enumerate(event.pieces):
+        for i, pieces in enumerate(shown.pieces):
             kind = self._kinds[i] if i < len(self._kinds) else "hole"
             text.append(f"hole {i + 1} · {kind}\n", style="bold")
             for piece in pieces:

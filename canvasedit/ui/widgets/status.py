@@ -2,7 +2,7 @@
 
     bar = StatusBar()
     bar.model_state = "ready"            # "loading" | "ready" | "error": shown as CSS classes
-    bar.set_model("canvasedit-tiny (demo) · native/cpu")
+    bar.set_model(model_label(backend, demo=True))   # "canvasedit-tiny (demo) · native/cpu"
     bar.set_progress("step 3/8 · NFE 3 · 120 tok/s")
 
 One widget drawing one row: changing a part repaints the row and nothing else. (A row of
@@ -16,12 +16,28 @@ file make way for it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 PARTS = ("mode", "model", "holes", "progress", "position", "file", "dirty")
+NO_SUFFIX = "does not see the text after the hole"
+"""Said of a block-diffusion model (SDAR, Fast-dLLM v2): it reads only what comes before a hole."""
+
+
+def model_label(backend: Any, demo: bool = False) -> str:
+    """The model part: name and where it runs (``remote: URL · name`` for a remote engine), and a block-diffusion
+    model's blind spot."""
+    if backend.name == "remote":
+        label = f"remote: {backend.url} · {backend.model_name}"
+    else:
+        label = f"{backend.model_name}{' (demo)' if demo else ''} · {backend.name}/{backend.device}"
+    if not backend.layout.sees_suffix:
+        label += f" · {NO_SUFFIX}"
+    return label
 
 
 class StatusBar(Widget):
