@@ -79,11 +79,16 @@ class EditorSettings:
     """Share of a revised selection's tokens that is re-masked and refilled (the least likely ones)."""
     vim: bool = False
     """Vim-like modal keys in the editor (normal / insert / visual; ``m`` in visual masks)."""
+    suspicion_threshold: float = 0.01
+    """The heatmap marks tokens the model finds less likely than this, in place (as ``canvasedit score``)."""
+    length_search: bool = False
+    """Fill each hole at several lengths around its own and keep the fill the model scores best (slower)."""
 
     def __post_init__(self) -> None:
         _check_types(self)
         _require(self, "hole_length", self.hole_length >= 1, "an integer >= 1")
         _require(self, "revise_fraction", 0.0 < self.revise_fraction <= 1.0, "a number in (0, 1]")
+        _require(self, "suspicion_threshold", 0.0 < self.suspicion_threshold < 1.0, "a probability in (0, 1)")
         _require(self, "theme", bool(self.theme.strip()), "a theme name")
         _require(self, "max_file_bytes", self.max_file_bytes >= 1, "an integer >= 1")
 

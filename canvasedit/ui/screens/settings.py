@@ -43,6 +43,7 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("sampler", "seed", "Seed", "integer"),
     ("editor", "hole_length", "New hole length (tokens)", "integer"),
     ("editor", "revise_fraction", "Revise: share re-masked (0-1]", "number"),
+    ("editor", "suspicion_threshold", "Heatmap: mark tokens below p", "number"),
     ("model", "active", "Model (name/folder/.gguf; empty = bundled)", "text"),
     ("model", "device", "Device (auto, cpu, cuda, cuda:N)", "text"),
 )
@@ -115,6 +116,14 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     compact=True,
                     id="vim",
                 )
+                yield Label("Length search (fill at several lengths)")
+                yield Select(
+                    [("off", False), ("on", True)],
+                    value=self.settings.editor.length_search,
+                    allow_blank=False,
+                    compact=True,
+                    id="length_search",
+                )
             yield Label("", id="settings-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
@@ -148,6 +157,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         changes["sampler"]["algorithm"] = self.query_one("#algorithm", Select).value
         changes["editor"]["theme"] = self.query_one("#theme", Select).value
         changes["editor"]["vim"] = bool(self.query_one("#vim", Select).value)
+        changes["editor"]["length_search"] = bool(self.query_one("#length_search", Select).value)
         sampler = dict(self.settings.sampler)
         for name, value in changes.pop("sampler").items():
             if value != self.shown[name]:  # only what the user changed becomes an override
