@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS, Hole, validate_holes
 from canvasedit.engine.errors import BackendUnavailable, BadHole, EngineError
 from canvasedit.engine.fill import MASK_GLYPH, Commit, FilledHole, FillResult, FillStart, StepEvent
-from canvasedit.engine.service import ServiceBusy, EventSource
+from canvasedit.engine.service import EventSource, ServiceBusy
 from canvasedit.engine.view import PassView, passes
 from canvasedit.params import SamplerParams
 
