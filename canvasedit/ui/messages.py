@@ -95,3 +95,25 @@ class HolesChanged(Message):
     def removed_by_edit(self) -> int:
         """How many marked holes an edit of their text just removed."""
         return self.removed.count("marked")
+
+
+@dataclass
+class ScoreFinished(Message, bubble=False):
+    """The heatmap's scoring ran to its end: every token of the range with its probability in place."""
+
+    score_id: int
+    """Which scoring this is (a cancelled or replaced one is ignored)."""
+    tokens: tuple[Any, ...]
+    """``canvasedit.engine.score.TokenScore`` of each scored token, in document order."""
+    passes: int
+    """Forward passes it took."""
+    seconds: float
+
+
+@dataclass
+class ScoreFailed(Message, bubble=False):
+    """Scoring stopped with an error; nothing is shaded."""
+
+    score_id: int
+    error: str
+    """One line for the notification."""

@@ -46,6 +46,7 @@ from canvasedit.ui.filetypes import file_type
 from canvasedit.ui.holes import PENDING
 from canvasedit.ui.messages import HolesChanged, ModelFailed, ModelLoaded
 from canvasedit.ui.screens.confirm import ConfirmScreen
+from canvasedit.ui.screens.editor_features import FEATURE_BINDINGS, FEATURE_EXPLANATIONS, FeatureCommands
 from canvasedit.ui.screens.editor_holes import HoleCommands
 from canvasedit.ui.screens.editor_nav import NavCommands
 from canvasedit.ui.screens.editor_recovery import JOURNAL_SECONDS, RecoveryControl
@@ -54,8 +55,8 @@ from canvasedit.ui.screens.path_input import PathScreen
 from canvasedit.ui.screens.settings import SettingsScreen
 from canvasedit.ui.vim import VimLayer
 from canvasedit.ui.widgets import CanvasArea, FindBar, PassesPanel, StatusBar
-
 from canvasedit.ui.widgets.status import model_label
+
 if TYPE_CHECKING:
     from canvasedit.ui.app import CanvasEditApp
 
@@ -103,10 +104,11 @@ EXPLANATIONS = {
     "passes": "Show or hide the passes panel (←/→ step through the passes)",
     "help": "This help",
     "settings": "Sampler, hole length, theme and model",
+    **FEATURE_EXPLANATIONS,
 }
 
 
-class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
+class EditorScreen(RecoveryControl, NavCommands, FeatureCommands, HoleCommands, Screen[None]):
     """Edit one document and fill its holes."""
 
     BINDINGS = [
@@ -122,6 +124,7 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
         Binding("alt+c", "clear_holes", "Clear holes", show=False, id="clear_holes"),
         Binding("ctrl+g,f5", "fill", "Fill", id="fill"),
         Binding("ctrl+t,f8", "revise", "Revise", id="revise"),
+        *FEATURE_BINDINGS,
         Binding("tab", "accept", "Accept", priority=True, id="accept"),
         Binding("escape", "escape", "Cancel/reject", priority=True, show=False, id="reject"),
         Binding("alt+a", "accept_hole", "Accept hole", show=False, id="accept_hole"),
@@ -254,7 +257,9 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
     def _show_position(self) -> None:
         row, column = self.canvas.cursor_location
         selected = self.selection_size()
-        self.status.set_position(f"Ln {row + 1}, Col {column + 1}" + (f" · {selected}" if selected else ""))
+        self.status.set_position(
+            f"Ln {row + 1}, Col {column + 1}" + (f" · {selected}" if selected else "") + self.length_note()
+        )
 
     def watch_dirty(self) -> None:
         self._show_file_state()
@@ -503,7 +508,7 @@ class EditorScreen(RecoveryControl, NavCommands, HoleCommands, Screen[None]):
             if self.find_bar.has_focus_within:
                 self.close_find()
             self.canvas.focus()
-        elif self.canvas.vim_escape() or self.cancel_fill() or self.reject_fill():
+        elif self.canvas.vim_escape() or self.cancel_fill() or self.escape_features() or self.reject_fill():
             return
         elif not self.canvas.selection.is_empty:
             self.canvas.move_cursor(self.canvas.selection.end)

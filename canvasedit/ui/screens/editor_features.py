@@ -36,10 +36,10 @@ from textual import work
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from canvasedit.engine import EngineError, FillResult, FillRun, SamplerParams, StepEvent, fill
-from canvasedit.engine.instruct import answer_length, has_chat_template, instruct
-from canvasedit.engine.lengths import LengthSearch, search_lengths
-from canvasedit.engine.outline import NOTHING_TO_EXPAND, NoOutline, OutlineItem, expand, outline_items
+from canvasedit.engine import EngineError, FillResult, SamplerParams, StepEvent
+from canvasedit.engine.instruct import answer_length, has_chat_template
+from canvasedit.engine.lengths import LengthSearch
+from canvasedit.engine.outline import NOTHING_TO_EXPAND, NoOutline, OutlineItem, outline_items
 from canvasedit.models.catalog import CATALOG
 from canvasedit.ui.filetypes import file_type
 from canvasedit.ui.holes import MARKED, PENDING, HoleMark, Slot
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from textual.widgets import TextArea
 
     from canvasedit.document import Document
-    from canvasedit.engine.service import EngineService
     from canvasedit.ui.messages import FillFinished
 
 FEATURE_BINDINGS = [
@@ -119,60 +118,41 @@ class _Recipe:
     item: OutlineItem | None = None
 
 
-class _SearchRun:
-    """A length search with a ``FillRun``'s face: it streams one candidate's passes (the one at the
-    requested lengths) and ends with the best candidate's result."""
+class _SearchHandle:
+    """A length search's handle with a plain fill's face: its ``events()`` are one candidate's steps (the
+    one at the requested lengths), its ``start`` that candidate's, and its result the best candidate's."""
 
-    def __init__(self, search: LengthSearch) -> None:
-        self.search = search
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.search: LengthSearch = handle.run
+        search = self.search
         self.shown = search.plans.index(search.requested) if search.requested in search.plans else 0
-        self.fill_run = search.runs[self.shown]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.fill_run, name)
+    @property
+    def start(self) -> Any:
+        return self.search.runs[self.shown].start
 
-    def __iter__(self) -> Iterator[StepEvent]:
-        for step in self.search:
+    @property
+    def result(self) -> FillResult | None:
+        return self.handle.result
+
+    def cancel(self) -> None:
+        self.handle.cancel()
+
+    def events(self) -> Iterator[StepEvent]:
+        for step in self.handle.events():
             if step.candidate == self.shown:
                 yield step.event
 
-    def cancel(self) -> None:
-        self.search.cancel()
-
-    @property
-    def result(self) -> FillResult | None:
-        return self.search.result
-
     def summary(self) -> str:
         """Which length won and its score, for the status line."""
-        best = self.search.best
+        search = self.search
+        best = search.best
         assert best is not None
         lengths = "/".join(str(n) for n in best.lengths)
-        tried = len(self.search.candidates)
         chosen = f"free ⟨≤{lengths}⟩" if best.free else f"⟨{lengths}⟩"
-        return (f"length search kept {chosen} of {tried} candidates (asked ⟨{'/'.join(map(str, self.search.requested))}⟩)"
-                f" · score {best.score:.2f}")
-
-
-class _ExpansionRun:
-    """An outline expansion with a ``FillRun``'s face."""
-
-    def __init__(self, expansion: Any) -> None:
-        self.expansion = expansion
-        self.fill_run = expansion.fill_run
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.fill_run, name)
-
-    def __iter__(self) -> Iterator[StepEvent]:
-        return iter(self.expansion)
-
-    def cancel(self) -> None:
-        self.expansion.cancel()
-
-    @property
-    def result(self) -> FillResult | None:
-        return self.expansion.result
+        asked = "/".join(str(n) for n in search.requested)
+        return f"length search kept {chosen} of {len(search.candidates)} candidates (asked ⟨{asked}⟩) · score {best.score:.2f}"
 
 
 class FeatureCommands:
@@ -191,6 +171,7 @@ class FeatureCommands:
         attempt: int
         app: Any
         canvasedit_app: Any
+        engine: Any
         fill_state: str
 
         def notify(self, message: str, *, severity: str = "information", **kwargs: object) -> None: ...
@@ -214,33 +195,39 @@ class FeatureCommands:
         """The heatmap shown over the text, if any."""
         self._score_serial = 0
         self._scoring: tuple[int, int] | None = None  # (score id, text version) while a scoring runs
-        self._search: _SearchRun | None = None
-        self._own_service: EngineService | None = None
+        self._search: _SearchHandle | None = None
 
     # ------------------------------------------------------------------ which run fills the slots
 
-    def make_run(self, slots: list[Slot], params: SamplerParams) -> FillRun:
+    def make_run(self, slots: list[Slot], params: SamplerParams) -> Any:
         """Instruction and outline slots get their own runs; plain holes a fill, or a length search when on."""
-        assert self.backend is not None
         self.cancel_scoring()  # one thing at a time on the model
         text = self.canvas.text
         recipes = [self._recipe_for(slot) for slot in slots]
         if recipes and all(r is not None and r.kind == "outline" for r in recipes):
             items = [replace(r.item, start=s.start, end=s.end, length=s.mark.length or r.item.length)  # type: ignore[union-attr,type-var]
                      for r, s in zip(recipes, slots)]
-            return _ExpansionRun(expand(text, self.backend, params, items=items))  # type: ignore[return-value]
+            return self._engine_feature("expand", "expand outlines")(text, None, params=params, items=items)
         if len(slots) == 1 and recipes[0] is not None and recipes[0].kind == "instruct":
             slot = slots[0]
-            return instruct(text, slot.start, slot.end, recipes[0].instruction, self.backend, params,
-                            length=slot.mark.length)
-        for slot, recipe in zip(slots, recipes):  # filled with plain holes: from now on it is one
+            return self._engine_feature("instruct", "follow instructions")(
+                text, slot.start, slot.end, recipes[0].instruction, params=params, length=slot.mark.length)
+        for slot, recipe in zip(slots, recipes):  # filled as plain holes: from now on they are
             if recipe is not None:
                 self._recipes.pop(slot.id, None)
         marks = [slot.mark for slot in slots]
         if self.settings.editor.length_search and all(m.revise is None for m in marks):
-            self._search = _SearchRun(search_lengths(text, marks, self.backend, params))
-            return self._search  # type: ignore[return-value]
-        return fill(text, marks, self.backend, params)
+            search = self._engine_feature("search_lengths", "search hole lengths")(text, marks, params=params)
+            self._search = _SearchHandle(search)
+            return self._search
+        return self.engine.fill(text, marks, params=params)
+
+    def _engine_feature(self, name: str, what: str) -> Any:
+        """The engine's handle maker ``name``; a remote engine that has none says so in one line."""
+        maker = getattr(self.engine, name, None)
+        if maker is None:
+            raise EngineError(f"the remote engine cannot {what}: that needs a local model (empty [engine] url)")
+        return maker
 
     def _recipe_for(self, slot: Slot) -> _Recipe | None:
         recipe = self._recipes.get(slot.id)
@@ -259,7 +246,7 @@ class FeatureCommands:
         # Runs before FillControl's handler (which writes the result and its summary): say afterwards
         # which length the search kept.
         search, self._search = self._search, None
-        if search is not None and search.result is message.result:
+        if search is not None and search.result is message.result:  # the search's best candidate
             self.call_next(self.set_summary, search.summary())
 
     # ------------------------------------------------------------------ instructions
@@ -392,6 +379,10 @@ class FeatureCommands:
             return
         if not self._can_start() or not self._model_available("score the text"):
             return
+        if getattr(self.engine, "score", None) is None:
+            self.notify("The remote engine cannot score text in place: the heatmap needs a local model.",
+                        severity="warning", timeout=5)
+            return
         text = self.canvas.text
         start, end = self.canvas.selection_offsets()
         if start == end:
@@ -406,28 +397,18 @@ class FeatureCommands:
         self.set_summary(f"scoring {what}… {self.key_for('reject')} stops")
         self._score_worker(text, start, end, self._score_serial)
 
-    def _scoring_service(self) -> EngineService:
-        from canvasedit.engine.service import EngineService
-
-        shared = getattr(self.canvasedit_app, "service", None)
-        if isinstance(shared, EngineService) and shared.backend is self.backend:
-            return shared  # the app's own service: scoring waits its turn with the fills
-        if self._own_service is None or self._own_service.backend is not self.backend:
-            self._own_service = EngineService(backend=self.backend)
-        return self._own_service
-
     @work(thread=True, exclusive=True, group="score", exit_on_error=False)
     def _score_worker(self, text: str, start: int, end: int, score_id: int) -> None:
         worker = get_current_worker()
         begun = time.perf_counter()
-        service = self._scoring_service()
+        engine = self.engine  # scoring holds the model like a fill, so the two take turns
         tokens: dict[int, Any] = {}
         passes = 0
         try:
             for a, b in score_chunks(text, start, end):
                 if worker.is_cancelled:
                     return  # the screen already said so when Esc was pressed
-                result = service.score(text, a, b)
+                result = engine.score(text, a, b)
                 passes += result.passes
                 for t in result.tokens:
                     tokens.setdefault(t.index, t)  # a token across a chunk's edge is scored once

@@ -703,7 +703,15 @@ class CanvasArea(HoleEditing, TextArea):
         line = self._document_line(line_index)
         if self.holes:
             self._decorate(line, line_index)
+        if self._shading is not None:
+            self._shading(line, line_index)
         return line
+
+    def set_shading(self, shade: Callable[[Text, int], None] | None) -> None:
+        """Draw a second overlay over document rows: ``shade(line, row)`` styles the row's text in place
+        (the heatmap); None stops it. Rows the pass overlay draws are left to it."""
+        self._shading = shade
+        self._repaint()
 
     def _document_line(self, row: int) -> Text:
         line = Text(self.document.get_line(row), end="", no_wrap=True)
