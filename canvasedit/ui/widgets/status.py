@@ -35,7 +35,8 @@ def model_label(backend: Any, demo: bool = False) -> str:
         label = f"remote: {backend.url} · {backend.model_name}"
     else:
         label = f"{backend.model_name}{' (demo)' if demo else ''} · {backend.name}/{backend.device}"
-    if not backend.layout.sees_suffix:
+    layout = getattr(backend, "layout", None)  # a backend that declares no layout sees the whole canvas
+    if layout is not None and not layout.sees_suffix:
         label += f" · {NO_SUFFIX}"
     return label
 
