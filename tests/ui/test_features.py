@@ -3,6 +3,7 @@ fill again longer / shorter, the length-search setting, and outlines expanded as
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def test_score_chunks_cover_the_range_at_line_ends() -> None:
     text = "".join(f"line {i}\n" for i in range(400))
     chunks = score_chunks(text, 5, len(text) - 3, size=500)
     assert chunks[0][0] == 5 and chunks[-1][1] == len(text) - 3
-    assert all(b == c for (_, b), (c, _) in zip(chunks, chunks[1:]))  # no gap, no overlap
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(chunks))  # no gap, no overlap
     assert all(text[b - 1] == "\n" for _, b in chunks[:-1]) and len(chunks) > 3
 
 
