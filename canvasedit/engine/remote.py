@@ -16,7 +16,9 @@ The server is one of (``kind``; ``auto`` asks ``GET /v1/engine`` and falls back 
 * ``canvasedit`` — another ``canvasedit serve`` (a GPU box): ``POST /v1/fill`` streams every step's
   deltas, passed on as the server's ``StepEvent``s with the start it sends, so every pass is drawn
   locally (``view.FillView``) and the result is the server's, token ids included. Several holes
-  and revisions fill jointly.
+  and revisions fill jointly. What only a diffusion editor does runs there too, with
+  ``EngineService``'s calls and answers: ``instruct`` (``/v1/instruct``), ``expand`` (``/v1/expand``),
+  ``search_lengths`` (``/v1/lengths``, its handle's ``run`` the search) and ``score`` (``/v1/score``).
 * ``openai`` — any OpenAI-compatible server (vLLM, SGLang …): ``POST /v1/completions`` with
   ``prompt`` + ``suffix`` (fill in the middle), streamed; the text arrives as appended deltas
   (events with ``texts``) and is drawn as it comes. Holes are filled one after another, each seeing the ones before it filled.
@@ -37,13 +39,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS, Hole, validate_holes
 from canvasedit.engine.errors import BackendUnavailable, BadHole, EngineError
 from canvasedit.engine.fill import MASK_GLYPH, Commit, FilledHole, FillResult, FillStart, StepEvent
+from canvasedit.engine.lengths import Candidate, CandidateStep
+from canvasedit.engine.score import ScoreResult, TokenScore
 from canvasedit.engine.service import EventSource, ServiceBusy
 from canvasedit.engine.view import PassView, passes
 from canvasedit.params import SamplerParams
@@ -79,6 +83,8 @@ class RemoteBackend:
     recipe: dict[str, Any] = field(default_factory=dict)
     max_length: int = 0
     name: str = "remote"
+    chat_template: str | None = None
+    """The served model's chat template (a CanvasEdit server's): instructions are offered where it has one."""
 
     def describe(self) -> str:
         """One line for a status bar: ``canvasedit-tiny · remote cuda:0 @ gpu-box:8765``."""
@@ -212,7 +218,7 @@ class RemoteEngine:
         if info is not None:
             backend = RemoteBackend(self.url, "canvasedit", str(model or info["model"]), str(info.get("device", "remote")),
                                     RemoteLayout(bool(info.get("sees_suffix", True))), dict(info.get("recipe") or {}),
-                                    int(info.get("max_length") or 0))
+                                    int(info.get("max_length") or 0), chat_template=info.get("chat_template") or None)
         else:
             if kind == "auto":
                 kind = "mercury" if (self._http.parts.hostname or "").endswith("inceptionlabs.ai") else "openai"
@@ -239,28 +245,113 @@ class RemoteEngine:
         """A handle for a fill on the server; bad holes or settings raise here, before any request."""
         backend = self.require()
         ordered = validate_holes(text, holes)
-        layer: dict[str, Any] = {}
-        for each in layers:
-            layer.update({k: v for k, v in (each or {}).items() if v is not None})
-        if params is not None:
-            layer = params.layer()
-        SamplerParams.layered(backend.recipe, layer)  # a bad setting fails here, not on the server
+        layer = self._layer(backend, layers, params)
         if backend.kind != "canvasedit":
             revised = [h for h in ordered if h.revise is not None]
             if revised:
                 raise BadHole(f"revising {revised[0].start}-{revised[0].end} needs a canvasedit serve engine; "
                               f"{backend.kind} servers only fill holes")
+        return RemoteHandle(self, backend, text, ordered, layer, self._next_id())
+
+    def _next_id(self) -> int:
         with self._lock:
             self._ids += 1
-            fill_id = self._ids
-        return RemoteHandle(self, backend, text, ordered, layer, fill_id)
+            return self._ids
+
+    @staticmethod
+    def _layer(backend: RemoteBackend, layers: Sequence[Mapping[str, Any] | None],
+               params: SamplerParams | None) -> dict[str, Any]:
+        """The layers as one (or ``params`` whole); a bad setting fails here, not on the server."""
+        layer: dict[str, Any] = {}
+        for each in layers:
+            layer.update({k: v for k, v in (each or {}).items() if v is not None})
+        if params is not None:
+            layer = params.layer()
+        SamplerParams.layered(backend.recipe, layer)
+        return layer
+
+    # -- what only a diffusion editor does: on a CanvasEdit server, as EngineService does them ---------------
+
+    def _diffusion(self, what: str) -> RemoteBackend:
+        backend = self.require()
+        if backend.kind != "canvasedit":
+            raise RemoteError(f"{what} needs a canvasedit serve engine; {backend.kind} servers only fill holes")
+        return backend
+
+    def _request(self, backend: RemoteBackend, text: str, layer: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        return {"text": text, "model": backend.model_name, "stream": True, "sampler": layer, **fields}
+
+    def instruct(self, text: str, start: int, end: int, instruction: str, *layers: Mapping[str, Any] | None,
+                 params: SamplerParams | None = None, length: int | None = None) -> RemoteHandle:
+        """A handle for rewriting ``text[start:end]`` as ``instruction`` asks (``POST /v1/instruct``)."""
+        from canvasedit.engine.instruct import BadInstruction
+
+        backend = self._diffusion("following an instruction")
+        if not instruction.strip():
+            raise BadInstruction("the instruction is empty: say what to do with the selection")
+        if not 0 <= start <= end <= len(text):
+            raise BadHole(f"selection {start}-{end} lies outside the document (0-{len(text)} characters)")
+        if length is not None and length < 1:
+            raise BadHole(f"the answer needs room for at least 1 token, got {length}")
+        layer = self._layer(backend, layers, params)
+        body = self._request(backend, text, layer, start=start, end=end, instruction=instruction, length=length)
+        return RemoteHandle(self, backend, text, [Hole(start, end, length)], layer, self._next_id(),
+                            ("/v1/instruct", body))
+
+    def expand(self, text: str, language: str | None, *layers: Mapping[str, Any] | None,
+               params: SamplerParams | None = None, length: int | None = None,
+               items: Sequence[Any] | None = None) -> RemoteHandle:
+        """A handle for every outline item's body (``POST /v1/expand``); ``handle.items`` are the items filled."""
+        from canvasedit.engine.outline import NOTHING_TO_EXPAND, NoOutline, outline_items
+
+        backend = self._diffusion("expanding an outline")
+        found = outline_items(text, language, length or DEFAULT_HOLE_TOKENS) if items is None else list(items)
+        if not found:
+            raise NoOutline(NOTHING_TO_EXPAND)
+        layer = self._layer(backend, layers, params)
+        body = self._request(backend, text, layer, language=language, items=[asdict(i) for i in found])
+        handle = RemoteHandle(self, backend, text, [], layer, self._next_id(), ("/v1/expand", body))
+        handle.items = tuple(sorted(found, key=lambda i: i.start))
+        return handle
+
+    def search_lengths(self, text: str, holes: Sequence[Hole], *layers: Mapping[str, Any] | None,
+                       params: SamplerParams | None = None) -> RemoteSearchHandle:
+        """A handle for a length search (``POST /v1/lengths``): ``events()`` are ``CandidateStep``s, ``result``
+        the best candidate's fill, ``handle.run`` the search (``plans``, ``requested``, ``candidates``, ``best``)."""
+        backend = self._diffusion("a length search")
+        ordered = validate_holes(text, holes)
+        for hole in ordered:
+            if hole.revise is not None:
+                raise BadHole(f"hole {hole.start}-{hole.end}: a length search needs insertions or replacements, "
+                              f"not a partial revision")
+        layer = self._layer(backend, layers, params)
+        body = self._request(backend, text, layer, holes=_holes_json(ordered))
+        return RemoteSearchHandle(self, backend, text, ordered, layer, self._next_id(), ("/v1/lengths", body))
+
+    def score(self, text: str, start: int = 0, end: int | None = None, timeout: float | None = None,
+              **options: Any) -> ScoreResult:
+        """Every token's probability in place (``POST /v1/score``); ``timeout`` is the server's (its queue)."""
+        backend = self._diffusion("scoring text in place")
+        end = len(text) if end is None else end
+        if not 0 <= start <= end <= len(text):
+            raise BadHole(f"range {start}-{end} lies outside the document (0-{len(text)} characters)")
+        unknown = set(options) - {"passes", "window", "extend"}
+        if unknown:
+            raise TypeError(f"score() got unexpected options: {', '.join(sorted(unknown))}")
+        data = self._http.json("POST", "/v1/score", {"text": text, "model": backend.model_name, "start": start,
+                                                     "end": end, **options})
+        tokens = tuple(TokenScore(int(t["index"]), int(t["start"]), int(t["end"]), int(t["token"]), str(t["text"]),
+                                  float(t["probability"]), int(t["best"]), str(t["best_text"]),
+                                  float(t["best_probability"])) for t in data["tokens"])
+        return ScoreResult(tokens, int(data["start"]), int(data["end"]), int(data["passes"]), int(data["windows"]),
+                           float(data["elapsed_s"]))
 
 
 class RemoteHandle:
     """One fill on the server: iterate ``events()`` once, ``cancel()`` from any thread, then read ``result``."""
 
     def __init__(self, engine: RemoteEngine, backend: RemoteBackend, text: str, holes: list[Hole],
-                 layer: dict[str, Any], fill_id: int) -> None:
+                 layer: dict[str, Any], fill_id: int, request: tuple[str, dict[str, Any]] | None = None) -> None:
         self.engine = engine
         self.backend = backend
         self.text = text
@@ -272,6 +363,11 @@ class RemoteHandle:
         """The fill's id on a CanvasEdit server."""
         self.start: FillStart | None = None
         """The holes before the first step; set once the first event is out."""
+        self.items: tuple[Any, ...] = ()
+        """An outline expansion's items (``outline.OutlineItem``), in document order: ``result.holes[i]`` is item i's body."""
+        self.request = request or ("/v1/fill", {"text": text, "model": backend.model_name, "stream": True,
+                                                "sampler": layer, "holes": _holes_json(holes)})
+        """The CanvasEdit server's endpoint and the JSON body asked of it."""
         self._cancel = threading.Event()
         self._conn: http.client.HTTPConnection | None = None
         self._started = False
@@ -332,10 +428,7 @@ class RemoteHandle:
     # -- a CanvasEdit server: its start and step deltas, as a local fill yields them -------------------
 
     def _canvasedit(self) -> Iterator[StepEvent]:
-        body = {"text": self.text, "model": self.backend.model_name, "stream": True, "sampler": self.layer,
-                "holes": [{"start": h.start, "end": h.end, "length": h.length, "revise": h.revise}
-                          for h in self.holes]}
-        response = self._open("/v1/fill", body)
+        response = self._open(*self.request)
         trace: list[StepEvent] = []
         for kind, data in _sse(response):
             message = json.loads(data)
@@ -351,10 +444,13 @@ class RemoteHandle:
             elif kind == "result":
                 self.result = _result(message, trace, self.start)
             elif kind == "error":
-                error = message.get("error", {})
-                raise RemoteError(f"the engine at {self.engine.url} failed: {error.get('message', error)}")
+                raise self._failed(message)
             if self._cancel.is_set():
                 return
+
+    def _failed(self, message: Mapping[str, Any]) -> RemoteError:
+        error = message.get("error", {})
+        return RemoteError(f"the engine at {self.engine.url} failed: {error.get('message', error)}")
 
     # -- an OpenAI-compatible server: one hole after another ----------------------------------------------
 
@@ -410,6 +506,90 @@ class RemoteHandle:
         self.result = FillResult(text=doc, holes=tuple(filled), nfe=len(trace), steps=len(trace),
                                  elapsed=time.perf_counter() - start, tokens_committed=tokens, trace=tuple(trace),
                                  params=SamplerParams.layered(self.layer), start=self.start)
+
+
+class RemoteSearch:
+    """A length search on the server, as ``lengths.LengthSearch`` reads to the editor: the lengths asked
+    (``requested``), every candidate's (``plans``, the last the free one), each candidate's fill so far
+    (``runs[k].start`` once its first step is out), then ``candidates``, ``best`` and ``result``."""
+
+    def __init__(self) -> None:
+        self.requested: tuple[int, ...] = ()
+        self.plans: tuple[tuple[int, ...], ...] = ()
+        self.runs: tuple[_CandidateRun, ...] = ()
+        self.candidates: tuple[Candidate, ...] = ()
+        self.best: Candidate | None = None
+        self.result: FillResult | None = None
+        self.backend_calls = 0
+        self.scoring_passes = 0
+
+    def finish(self, search: Mapping[str, Any]) -> None:
+        """The server's ``search`` JSON: every candidate's result, its trace the steps streamed here."""
+        def score(value: Any) -> float:
+            return float("-inf") if value is None else float(value)
+
+        candidates = []
+        for c in search["candidates"]:
+            k = int(c["index"])
+            run = self.runs[k]
+            run.result = _result(c["result"], run.trace, run.start)
+            candidates.append(Candidate(k, tuple(c["lengths"]), bool(c["free"]), run.result, score(c["score"]),
+                                        tuple(score(s) for s in c["hole_scores"])))
+        self.candidates = tuple(candidates)
+        self.best = self.candidates[int(search["best"])]
+        self.result = self.best.result
+        self.backend_calls = int(search.get("backend_calls", 0))
+        self.scoring_passes = int(search.get("scoring_passes", 0))
+
+
+@dataclass
+class _CandidateRun:
+    """One candidate of a remote length search: its start, the steps seen so far and its result."""
+
+    start: FillStart | None = None
+    trace: list[StepEvent] = field(default_factory=list)
+    result: FillResult | None = None
+
+
+class RemoteSearchHandle(RemoteHandle):
+    """A length search on a CanvasEdit server: ``events()`` are ``CandidateStep``s, ``run`` the search."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.run = RemoteSearch()
+
+    def _canvasedit(self) -> Iterator[CandidateStep]:  # type: ignore[override]
+        search = self.run
+        top: Mapping[str, Any] = {}
+        for kind, data in _sse(self._open(*self.request)):
+            message = json.loads(data)
+            if kind == "start":
+                top = message
+                self.server_id = message.get("id")
+                search.requested = tuple(int(n) for n in message["requested"])
+                search.plans = tuple(tuple(int(n) for n in plan) for plan in message["plans"])
+                search.runs = tuple(_CandidateRun() for _ in search.plans)
+            elif kind == "step":
+                k = int(message["candidate"])
+                run = search.runs[k]
+                if "start" in message:
+                    run.start = _start({**top, "start": message["start"]})
+                if run.start is None:
+                    raise RemoteError(f"the engine at {self.engine.url} sent candidate {k}'s step before its start")
+                event = _step(message)
+                run.trace.append(event)
+                yield CandidateStep(k, search.plans[k], event)
+            elif kind == "result":
+                search.finish(message["search"])
+                self.result = search.result
+            elif kind == "error":
+                raise self._failed(message)
+            if self._cancel.is_set():
+                return
+
+
+def _holes_json(holes: Sequence[Hole]) -> list[dict[str, Any]]:
+    return [{"start": h.start, "end": h.end, "length": h.length, "revise": h.revise} for h in holes]
 
 
 def _asked(text: str, hole: Hole) -> int:

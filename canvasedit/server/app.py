@@ -13,6 +13,8 @@ Routes (every one answers JSON, errors included, with the status code that fits)
     POST /infill                                   llama.cpp server's infill (llama.vim, llama.vscode)
     POST /api/generate  GET /api/tags  /api/version  POST /api/show     Ollama's, ``suffix`` fills the middle
     POST /v1/fill                                  CanvasEdit's own: several holes and revisions, step deltas as SSE
+    POST /v1/instruct  /v1/expand  /v1/lengths     the editor's instructions, outlines and length search, as /v1/fill
+    POST /v1/score                                 every token's probability in place (the suspicion heatmap)
 
 With an API key every request needs ``Authorization: Bearer KEY`` (or ``X-API-Key: KEY``).
 """
@@ -117,8 +119,16 @@ async def engine_info(request: Request) -> JSONResponse:
     return JSONResponse({
         "engine": "canvasedit", "version": version(), "model": backend.model_name, "backend": backend.name,
         "device": backend.device, "max_length": backend.max_length, "sees_suffix": backend.layout.sees_suffix,
-        "recipe": dict(backend.recipe),
+        "recipe": dict(backend.recipe), "chat_template": chat_template(backend),
     })
+
+
+def chat_template(backend: Any) -> str | None:
+    """The model's own chat template, where it has one: a remote client offers instructions on it exactly
+    where this server can follow them (``engine.instruct.has_chat_template`` reads it there)."""
+    tokenizer = getattr(backend, "tokenizer", None)
+    template = getattr(tokenizer if tokenizer is not None else backend, "chat_template", None)
+    return template if isinstance(template, str) and template.strip() else None
 
 
 @endpoint
@@ -196,6 +206,10 @@ def build_app(service: EngineService, options: ServerOptions | None = None) -> S
         Route("/v1/completions", openai_api.completions, methods=["POST"]),
         Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
         Route("/v1/fill", fill_api.fill, methods=["POST"]),
+        Route("/v1/instruct", fill_api.instruct, methods=["POST"]),
+        Route("/v1/expand", fill_api.expand, methods=["POST"]),
+        Route("/v1/score", fill_api.score, methods=["POST"]),
+        Route("/v1/lengths", fill_api.lengths, methods=["POST"]),
         Route("/infill", compat.infill, methods=["POST"]),
         Route("/api/generate", compat.generate, methods=["POST"]),
         Route("/api/tags", compat.tags, methods=["GET"]),
