@@ -41,6 +41,7 @@ from canvasedit.document import (
 from canvasedit.engine import EngineError
 from canvasedit.models.catalog import CATALOG, DEFAULT_MODEL
 from canvasedit.models.errors import ModelError
+from canvasedit.runtime import settle_heap
 from canvasedit.syntax import has_grammar
 from canvasedit.ui.filetypes import file_type
 from canvasedit.ui.holes import PENDING
@@ -209,6 +210,7 @@ class EditorScreen(RecoveryControl, NavCommands, FeatureCommands, HoleCommands, 
             self.load_model()
         self.set_interval(JOURNAL_SECONDS, self.journal_now)
         self.start_journal()
+        self.call_after_refresh(settle_heap)
 
     def _configure_canvas(self) -> None:
         kind = file_type(self.document.path)
@@ -338,6 +340,7 @@ class EditorScreen(RecoveryControl, NavCommands, FeatureCommands, HoleCommands, 
         self.status.model_state = "ready"
         self.status.set_model(model_label(backend, self.is_demo_model))
         self._show_position()
+        self.call_after_refresh(settle_heap)
 
     @property
     def is_demo_model(self) -> bool:
@@ -501,6 +504,7 @@ class EditorScreen(RecoveryControl, NavCommands, FeatureCommands, HoleCommands, 
         self._show_file_state()
         self._refresh_state()
         self.start_journal()
+        self.call_after_refresh(settle_heap)
 
     def action_escape(self) -> None:
         """Leave a panel or the find bar; else cancel a running fill, reject the results, or drop the selection."""
