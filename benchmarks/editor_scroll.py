@@ -2,6 +2,7 @@
 
     python benchmarks/editor_scroll.py                      # 10,000 lines, 120x40 terminal, idle
     python benchmarks/editor_scroll.py --during-fill        # the same keys while the bundled model fills a hole
+    python benchmarks/editor_scroll.py --gap 0.04                 # keys 40 ms apart, as a held key repeats
     python benchmarks/editor_scroll.py --lines 25000 --no-highlight
 
 Opens the file in ``CanvasEditApp`` under Textual's test driver, presses keys and times each one
@@ -73,7 +74,7 @@ def bundled_backend():
 
 
 async def measure(
-    path: Path, size: tuple[int, int], highlight: bool, during_fill: bool, scale: float = 1.0
+    path: Path, size: tuple[int, int], highlight: bool, during_fill: bool, scale: float = 1.0, gap: float = 0.0
 ) -> dict[str, list[tuple[float, float]]]:
     document = load_document(path)
     if not highlight:
@@ -119,6 +120,8 @@ async def measure(
                 if len(frames) > seen:
                     wall, cpu = frames[seen]
                     results.setdefault(kind, []).append((wall - t0, cpu - c0))
+                if gap:
+                    await asyncio.sleep(max(0.0, t0 + gap - time.perf_counter()))
 
         canvas.move_cursor((5000, 0), center=True)
         await pilot.pause()
@@ -161,15 +164,20 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=40)
     parser.add_argument("--no-highlight", action="store_true", help="open as plain text (no tree-sitter)")
     parser.add_argument("--during-fill", action="store_true", help="press the keys while the bundled model fills a hole")
+    parser.add_argument("--gap", type=float, default=0.0,
+                        help="seconds from one key press to the next, as a held key repeats (0.04 is 25 a second, "
+                             "the X server's default); 0 presses each key as soon as the last one is drawn")
     parser.add_argument("--scale", type=float, default=None,
                         help="press each key this share of the usual times (default 1, or 0.25 with --during-fill)")
     args = parser.parse_args()
     scale = args.scale if args.scale is not None else (0.25 if args.during_fill else 1.0)
     with tempfile.TemporaryDirectory() as folder:
         path = make_file(Path(folder), args.lines)
-        results = asyncio.run(measure(path, (args.width, args.height), not args.no_highlight, args.during_fill, scale))
+        results = asyncio.run(measure(path, (args.width, args.height), not args.no_highlight, args.during_fill, scale,
+                                      args.gap))
     what = "plain text" if args.no_highlight else "python, tree-sitter highlighting"
     when = "while a fill streams" if args.during_fill else "idle"
+    when += f", a key every {args.gap * 1000:.0f} ms" if args.gap else ", each key as soon as the last is drawn"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{args.lines:,} lines ({what}), {args.width}x{args.height}, headless, {when}; "
           f"{os.cpu_count()} CPUs, load average {load:.2f}; milliseconds")

@@ -103,3 +103,60 @@ async def test_holes_and_passes_draw_in_soft_wrapped_prose_with_tabs(make_app, t
         assert any("░" in strip.text for strip in strips)
         assert canvas.text == text
         canvas.clear_overlay()
+
+
+async def test_paging_through_a_long_file_colours_each_page_as_a_full_query_would(make_app, tmp_path: Path) -> None:
+    from canvasedit.ui.widgets.canvas import HIGHLIGHT_MARGIN
+
+    path = tmp_path / "long.py"
+    path.write_text("".join(CHUNK.format(i=i) for i in range(FULL_HIGHLIGHT_LINES)), encoding="utf-8")
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        canvas = app.screen.canvas
+        queried: list[int] = []
+        query_rows = canvas._query_rows
+        canvas._query_rows = lambda top, bottom: (queried.append(bottom - top), query_rows(top, bottom))[1]
+        for key in ["pagedown"] * 25 + ["pageup"] * 10:
+            await pilot.press(key)
+            await pilot.pause(0.05)
+            first = canvas._first_visible_row()
+            top, bottom = canvas._highlight_window
+            assert top <= first and first + canvas.size.height <= bottom  # every visible row is coloured
+            assert bottom - top <= 2 * (2 * HIGHLIGHT_MARGIN + canvas.size.height)  # the window stays bounded
+            for row in range(first, first + canvas.size.height):
+                assert sorted(canvas._highlights.get(row, [])) == sorted(query_rows(row, row + 1).get(row, []))
+        # Each page scrolled in queries about a page of rows, never the whole window again.
+        assert queried and max(queried) <= 2 * canvas.size.height
+
+
+async def test_the_next_page_is_drawn_ahead_while_no_key_waits(make_app, tmp_path: Path) -> None:
+    path = tmp_path / "long.py"
+    path.write_text("".join(CHUNK.format(i=i) for i in range(FULL_HIGHLIGHT_LINES)), encoding="utf-8")
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        canvas = app.screen.canvas
+        await pilot.press("pagedown")
+        await wait_until(pilot, lambda: canvas._prefetch_timer is None and canvas._prefetch_rows is None,
+                         what="the pages around the view drawn ahead")
+        drawn: list[int] = []
+        render = canvas._render_line
+        canvas._render_line = lambda y: (drawn.append(y), render(y))[1]
+        await pilot.press("pagedown")
+        await pilot.pause()
+        # Only the rows the cursor left and entered are drawn when the page is shown; the rest come from the cache.
+        on_screen = [y for y in drawn if 0 <= y < canvas.size.height]
+        assert len(on_screen) <= 2, on_screen
+        assert canvas.get_line(canvas.cursor_location[0]).plain == canvas.document[canvas.cursor_location[0]]
+
+
+async def test_the_editor_exempts_what_it_has_loaded_from_garbage_collection(make_app, sample_path: Path) -> None:
+    import gc
+
+    gc.unfreeze()
+    app = make_app(sample_path)
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        await wait_until(pilot, lambda: gc.get_freeze_count() > 0, what="the heap settled after loading")
+        canvas = app.screen.canvas
+        assert not any(o is canvas for o in gc.get_objects())  # frozen: full collections no longer walk it
+    gc.unfreeze()

@@ -24,7 +24,7 @@ import bisect
 import itertools
 import operator
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.cells import cell_len
@@ -63,6 +63,11 @@ files highlight only the rows within ``HIGHLIGHT_MARGIN`` of the view."""
 HIGHLIGHT_MARGIN = 150
 PARSE_DELAY = 0.25
 """Seconds of no typing after which a big file's syntax tree is brought up to date."""
+PREFETCH_DELAY = 0.005
+PREFETCH_CHUNK = 8
+"""After a scroll, the next and previous page are drawn ahead into the row cache this many rows
+at a time, ``PREFETCH_DELAY`` seconds apart, so a key that arrives meanwhile waits for a few rows
+at most."""
 
 Location = tuple[int, int]
 
@@ -229,6 +234,9 @@ class CanvasArea(HoleEditing, TextArea):
         self.on_cursor_moved: Callable[[], None] | None = None
         """Called whenever the selection changes (the status bar's position)."""
         self._reparse_timer: Any = None
+        self._prefetch_timer: Any = None
+        self._prefetch_rows: Iterator[int] | None = None
+        self._prefetch_direction = 1
         self._init_holes()
         kwargs.setdefault("tab_behavior", "indent")
         kwargs.setdefault("show_line_numbers", True)
@@ -652,9 +660,72 @@ class CanvasArea(HoleEditing, TextArea):
         if window is not None:
             first = self._first_visible_row()
             top, bottom = window
-            if (first < top + HIGHLIGHT_MARGIN // 2 and top > 0) or first + self.size.height > bottom - HIGHLIGHT_MARGIN // 2:
-                self._build_highlight_map()
-                self.refresh()
+            if first < top or first + self.size.height > bottom:  # the view left the coloured rows
+                self._extend_highlight_window(first)
+        self._schedule_prefetch(1 if new_value >= old_value else -1)
+
+    def _extend_highlight_window(self, first: int) -> None:
+        """Colour the rows within ``HIGHLIGHT_MARGIN`` of a view starting at row ``first``, querying
+        only the rows the window lacks (a page scrolled in costs a page, not the window); a jump
+        away from the window starts a new one. Rows far behind the view are dropped again."""
+        assert self._highlight_window is not None
+        top, bottom = self._highlight_window
+        height = self.size.height
+        want_top = max(0, first - HIGHLIGHT_MARGIN)
+        want_bottom = min(self.document.line_count, first + height + HIGHLIGHT_MARGIN)
+        if want_bottom <= top or want_top >= bottom:
+            self._build_highlight_map()
+            self.refresh()
+            return
+        highlights = self._highlights
+        if want_top < top:
+            highlights.update(self._query_rows(want_top, top))
+            top = want_top
+        if want_bottom > bottom:
+            highlights.update(self._query_rows(bottom, want_bottom))
+            bottom = want_bottom
+        if bottom - top > 2 * (want_bottom - want_top):
+            top, bottom = want_top, want_bottom
+            for row in [row for row in highlights if row < top or row >= bottom]:
+                del highlights[row]
+        self._highlight_window = (top, bottom)
+
+    def _schedule_prefetch(self, direction: int) -> None:
+        if not self.is_mounted:
+            return
+        if self._prefetch_timer is not None:
+            self._prefetch_timer.stop()
+        self._prefetch_rows = None
+        self._prefetch_direction = direction
+        self._prefetch_timer = self.set_timer(PREFETCH_DELAY, self._prefetch)
+
+    def _prefetch(self) -> None:
+        """While no key is waiting, draw the page after the view (in the direction it last moved)
+        and the page before it into TextArea's row cache, ``PREFETCH_CHUNK`` rows per turn of the
+        event loop, so the next page down or up only composes rows already drawn."""
+        self._prefetch_timer = None
+        if self._prefetch_rows is None:
+            if self.soft_wrap:
+                return  # screen rows are wrapped sections there; the window is kept in document rows
+            if self._highlight_window is not None:
+                self._extend_highlight_window(self._first_visible_row())
+            height = self.size.height
+            ahead, behind = range(height, 2 * height), range(-height, 0)
+            forward = self._prefetch_direction > 0
+            self._prefetch_rows = iter([*ahead, *reversed(behind)] if forward else [*reversed(behind), *ahead])
+        scroll_y = int(self.scroll_y)
+        last = self.wrapped_document.height
+        overlay = self._overlay or {}
+        drawn = 0
+        for y in self._prefetch_rows:
+            row = scroll_y + y
+            if 0 <= row < last and row not in overlay:
+                self.render_line(y)
+                drawn += 1
+                if drawn == PREFETCH_CHUNK:
+                    self._prefetch_timer = self.set_timer(PREFETCH_DELAY, self._prefetch)
+                    return
+        self._prefetch_rows = None
 
     def set_pygments(self, lexer: str | None) -> None:
         """Colour with this Pygments lexer while ``language`` is None (no tree-sitter grammar)."""
