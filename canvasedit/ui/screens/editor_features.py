@@ -17,7 +17,8 @@ one key of the README's table (ids ``instruct``, ``heatmap``, ``suspects_to_hole
 * **Outline** (alt+o) writes a body for every outline item of the document or the selection in
   one joint fill (``engine.outline``).
 
-Every fill here goes through ``FillControl.start_fill``: this mixin only decides, in
+On a remote engine (``engine.remote``) each of these runs on the CanvasEdit server, which has
+the same calls. Every fill here goes through ``FillControl.start_fill``: this mixin only decides, in
 ``make_run``, which engine run fills the slots, so each result is a pending change like any fill
 (Tab / Esc / alt+a / alt+r / ctrl+r, one undo step, passes streamed). Slots remember how they
 were made (``_Recipe``), so ctrl+r or alt+l on an instruction's result asks the model again
@@ -125,8 +126,12 @@ class _SearchHandle:
     def __init__(self, handle: Any) -> None:
         self.handle = handle
         self.search: LengthSearch = handle.run
+
+    @property
+    def shown(self) -> int:
+        """The candidate drawn: a remote search knows its plans once its first step is out, so asked each time."""
         search = self.search
-        self.shown = search.plans.index(search.requested) if search.requested in search.plans else 0
+        return search.plans.index(search.requested) if search.requested in search.plans else 0
 
     @property
     def start(self) -> Any:
@@ -140,8 +145,10 @@ class _SearchHandle:
         self.handle.cancel()
 
     def events(self) -> Iterator[StepEvent]:
+        shown = None
         for step in self.handle.events():
-            if step.candidate == self.shown:
+            shown = self.shown if shown is None else shown
+            if step.candidate == shown:
                 yield step.event
 
     def summary(self) -> str:
@@ -276,7 +283,9 @@ class FeatureCommands:
             return
         if self._busy(HoleMark(start, end)) or not self._can_start():
             return
-        mark = HoleMark(start, end, length=answer_length(self.backend, self.canvas.text[start:end]))
+        # A remote model's tokenizer is on the server, which gives the answer its default room itself.
+        length = answer_length(self.backend, self.canvas.text[start:end]) if hasattr(self.backend, "encode") else None
+        mark = HoleMark(start, end, length=length)
         slot = self._new_slot(mark)
         self._recipes[slot.id] = _Recipe(mark, "instruct", instruction=instruction)
         if not self.start_fill(slots=[slot]):
