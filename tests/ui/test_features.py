@@ -10,11 +10,12 @@ import pytest
 from textual.widgets import Input
 
 from canvasedit.config import EditorSettings, Settings
+from canvasedit.engine.score import TokenScore
 from canvasedit.models.catalog import bundled_path
 from canvasedit.ui.holes import MARKED, PENDING, HoleMark
 from canvasedit.ui.screens.editor_features import again_longer, again_shorter, score_chunks
 from canvasedit.ui.screens.prompt import PromptScreen
-from canvasedit.ui.widgets.heatmap import MARKED_STYLE
+from canvasedit.ui.widgets.heatmap import MARKED_STYLE, Heatmap, touched
 from tests.tiny import make_llada_real_layout
 from tests.ui.conftest import SAMPLE, PacedBackend, ScriptedBackend, wait_until
 
@@ -162,9 +163,7 @@ async def test_the_heatmap_marks_a_planted_token_over_the_text_and_makes_it_a_ho
         assert all(any(s.start <= t.start and t.end <= s.end for s in canvas.holes.slots) for t in marked)
 
 
-async def test_escape_stops_the_scoring_and_clears_the_heatmap_and_an_edit_clears_it(
-    make_app, tmp_path: Path, bundled_backend
-) -> None:
+async def test_escape_stops_the_scoring_and_clears_the_heatmap(make_app, tmp_path: Path, bundled_backend) -> None:
     long_text = SAMPLE * 12  # several chunks
     path = tmp_path / "long.py"
     path.write_text(long_text, encoding="utf-8")
@@ -189,11 +188,56 @@ async def test_escape_stops_the_scoring_and_clears_the_heatmap_and_an_edit_clear
         assert max(t.end for t in screen.heatmap.tokens) <= len(SAMPLE) + 1  # only the selection was scored
         await pilot.press("escape")
         assert screen.heatmap is None and canvas.text == long_text  # Esc cleared it, the text is untouched
+
+
+def scored(start: int, end: int, p: float = 0.0) -> TokenScore:
+    return TokenScore(0, start, end, 1, "t", p, 2, "b", 0.5)
+
+
+def test_an_edit_moves_the_scores_after_it_and_drops_the_ones_it_touched() -> None:
+    tokens = [scored(0, 3), scored(3, 7), scored(7, 8), scored(8, 12), scored(12, 15)]
+    heat = Heatmap(tokens, 0.01, lambda offset: (0, offset))
+    typed = heat.carried(5, 5, 6, lambda offset: (0, offset))  # a character typed inside 3-7
+    assert [(t.start, t.end) for t in typed.tokens] == [(0, 3), (8, 9), (9, 13), (13, 16)]
+    at_edge = heat.carried(7, 7, 9, lambda offset: (0, offset))  # typed where 3-7 meets 7-8: both touched
+    assert [(t.start, t.end) for t in at_edge.tokens] == [(0, 3), (10, 14), (14, 17)]
+    cut = heat.carried(4, 9, 4, lambda offset: (0, offset))  # 4-9 deleted: 3-7, 7-8 and 8-12 touched
+    assert [(t.start, t.end) for t in cut.tokens] == [(0, 3), (7, 10)]
+    assert not touched(scored(0, 3), 4, 4) and touched(scored(0, 3), 3, 3) and touched(scored(5, 9), 0, 6)
+
+
+async def test_an_edit_keeps_the_heatmap_moving_the_marks_after_it_and_dropping_the_touched_token(
+    make_app, tmp_path: Path, bundled_backend
+) -> None:
+    path = tmp_path / "planted.py"
+    path.write_text(PLANTED, encoding="utf-8")
+    # At p < 0.06 the bundled model marks " return" (p ≈ 0.057) and the planted " while" after it, among others.
+    settings = Settings(editor=EditorSettings(suspicion_threshold=0.06))
+    app = make_app(path, backend=PacedBackend(bundled_backend), settings=settings)
+    returned = PLANT_AT - len(" return")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        canvas = screen.canvas
         await pilot.press("alt+h")
-        await wait_until(pilot, lambda: screen.heatmap is not None, what="the scores again")
-        canvas.move_cursor((0, 0))
+        await wait_until(pilot, lambda: screen.heatmap is not None, what="the planted document's scores")
+        before = screen.heatmap
+        assert [t.text for t in before.marked if t.start in (returned, PLANT_AT)] == [" return", " while"]
+        canvas.move_cursor(canvas.location_of(returned + 3))  # " re|turn"
         await pilot.press("x")
-        assert screen.heatmap is None
+        await pilot.pause()
+        heat = screen.heatmap
+        assert heat is not None and canvas.text == PLANTED[: returned + 3] + "x" + PLANTED[returned + 3 :]
+        assert [t.text for t in heat.marked if t.text == " while"] == [" while"]
+        [moved] = [t for t in heat.marked if t.text == " while"]
+        assert (moved.start, moved.end) == (PLANT_AT + 1, PLANT_AT + 1 + len(" while"))
+        assert not [t for t in heat.tokens if t.start < returned + 4 and t.end > returned]  # " return": no score now
+        assert len(heat.tokens) == len(before.tokens) - 1  # only the touched token lost its score
+        assert [t for t in heat.tokens if t.end <= returned] == [t for t in before.tokens if t.end <= returned]
+        row, col = canvas.location_of(moved.start)
+        line = canvas.get_line(row)  # the shading is drawn over the token where it is now
+        assert any(span.style == MARKED_STYLE and span.start <= col and span.end >= col + 6 for span in line.spans)
+        rcol = canvas.location_of(returned)[1]
+        assert not any(span.style == MARKED_STYLE and span.start < rcol + 8 and span.end > rcol for span in line.spans)
 
 
 # -- hole lengths after a fill --------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ one key of the README's table (ids ``instruct``, ``heatmap``, ``suspects_to_hole
 * **Heatmap** (alt+h) scores the selection, else the document (``EngineService.score``, in a
   thread worker, a chunk of lines at a time so Esc stops it between chunks), and shades the
   tokens the model finds unlikely over the rows (``widgets.heatmap``); alt+m turns the marked
-  tokens into holes; Esc or an edit clears it.
+  tokens into holes; Esc clears it. An edit keeps it: the scores after the edit move with their
+  tokens, and the tokens the edit touched lose theirs.
 * **Again longer / shorter** (alt+l / alt+k) fill the result under the cursor again with its
   hole 1.5 times longer or shorter (at least one token either way); the status line shows the
   result's tokens and the length it was given. With ``[editor] length_search`` every fill tries
@@ -43,7 +44,7 @@ from canvasedit.engine.lengths import LengthSearch
 from canvasedit.engine.outline import NOTHING_TO_EXPAND, NoOutline, OutlineItem, outline_items
 from canvasedit.models.catalog import CATALOG
 from canvasedit.ui.filetypes import file_type
-from canvasedit.ui.holes import MARKED, PENDING, HoleMark, Slot
+from canvasedit.ui.holes import MARKED, PENDING, HoleMark, Slot, edit_region
 from canvasedit.ui.messages import ScoreFailed, ScoreFinished
 from canvasedit.ui.screens.prompt import PromptScreen
 from canvasedit.ui.widgets.heatmap import Heatmap
@@ -200,6 +201,8 @@ class FeatureCommands:
         """How the instruction and outline slots were made, by slot id."""
         self.heatmap: Heatmap | None = None
         """The heatmap shown over the text, if any."""
+        self._heat_text = ""
+        """The text the heatmap lies over: an edit is found by comparing it with the canvas's."""
         self._score_serial = 0
         self._scoring: tuple[int, int] | None = None  # (score id, text version) while a scoring runs
         self._search: _SearchHandle | None = None
@@ -440,6 +443,7 @@ class FeatureCommands:
             return
         threshold = self.settings.editor.suspicion_threshold
         self.heatmap = Heatmap(message.tokens, threshold, self.canvas.location_of)
+        self._heat_text = self.canvas.text
         self.canvas.set_shading(self.heatmap.shade)
         marked = len(self.heatmap.marked)
         self.set_summary(
@@ -493,6 +497,23 @@ class FeatureCommands:
         return self.cancel_scoring() or self.clear_heatmap()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        # The scores were for the old text: their offsets would shade the wrong characters now.
-        self.clear_heatmap()
+        self.carry_heatmap()
+
+    def carry_heatmap(self) -> None:
+        """Keep the heatmap over an edit: the scores after it move, the tokens it touched lose theirs.
+
+        The edit is found by comparing texts (``holes.edit_region``), so typing, a result written
+        in, an undo and several edits between two redraws are all carried the same way.
+        """
+        if self.heatmap is None:
+            return
+        before, after = self._heat_text, self.canvas.text
+        if before == after:
+            return
+        self.heatmap = self.heatmap.carried(*edit_region(before, after), self.canvas.location_of)
+        self._heat_text = after
+        if not self.heatmap.tokens:
+            self.clear_heatmap()
+            return
+        self.canvas.set_shading(self.heatmap.shade)
 

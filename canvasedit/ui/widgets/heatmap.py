@@ -4,15 +4,20 @@
     canvas.set_shading(heat.shade)      # drawn over the rows as they are painted; the document is untouched
     heat.marked                         # the tokens below the threshold
     heat.holes()                        # those tokens as replacement holes (touching ones merged)
+    heat = heat.carried(start, old_end, new_end, canvas.location_of)   # after an edit (``holes.edit_region``)
 
 Two shades: a token below the threshold is *marked* (the tokens that the mask key turns into
 holes), one below ten times the threshold is *doubtful* and only dimly shaded, so the eye finds
 the marked ones first and still sees where the model hesitated around them.
+
+An edit keeps the heatmap: the scores after it move with their tokens, and only the tokens the
+edit touched lose theirs (``touched``), since their scores were for text that is no longer there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from rich.style import Style
 from rich.text import Text
@@ -68,3 +73,20 @@ class Heatmap:
     def holes(self) -> list[Hole]:
         """The marked tokens as replacement holes; tokens whose ranges touch share one."""
         return holes_for(self.marked)
+
+    def carried(self, start: int, old_end: int, new_end: int, location_of: Callable[[int], Location]) -> Heatmap:
+        """The heatmap over the text after ``[start, old_end)`` became ``[start, new_end)``: the tokens the edit
+        touched dropped, the ones after it moved by its length change, laid out on the new rows."""
+        delta = new_end - old_end
+        kept = []
+        for t in self.tokens:
+            if touched(t, start, old_end):
+                continue
+            kept.append(t if t.end <= start else replace(t, start=t.start + delta, end=t.end + delta))
+        return Heatmap(kept, self.threshold, location_of)
+
+
+def touched(token: TokenScore, start: int, end: int) -> bool:
+    """Whether an edit of ``[start, end)`` (an insertion when they are equal) touches ``token``: it changed
+    the token's characters or meets it at either end, where the tokenizer may join the new text to it."""
+    return token.start <= end and token.end >= start
