@@ -16,6 +16,9 @@ rejected with ``CorruptModel``, while an untouched 16 GB model loads after a few
 The stamp cannot see a change made behind the filesystem's back (bit rot on the disk):
 ``canvasedit models verify`` hashes everything again.
 
+``pulls.json`` holds, per catalog entry, the commit its last complete pull got: an unpinned entry
+(``main``) keeps meaning that commit, for loading, ``info`` and ``verify``, until it is pulled again,
+even when another tool moves ``refs/main`` in the shared cache.
 ``measurements.json`` holds the peak memory and speed measured on this machine per model.
 """
 
@@ -176,12 +179,19 @@ def delete_manifest(manifest: Manifest) -> None:
 
 
 def find_manifest(entry: CatalogEntry, revision: str | None = None) -> Manifest | None:
-    """The manifest an entry's revision points at locally (pinned hash, cached ref, or last pull).
+    """The manifest of the commit an entry uses here (its last pull, pinned hash, cached ref, or newest pull).
 
-    With no ``revision`` asked and nothing pulled at the entry's own, the newest complete pull of
-    the repository (made with ``--revision``) stands for the entry.
+    With no ``revision`` asked, the commit the entry's last complete pull got wins: a branch that
+    moved since (another tool fetched a newer ``main``) does not change the model the user has.
+    Nothing recorded and nothing pulled at the entry's own revision: the newest complete pull made
+    for the entry (with ``--revision``) stands for it.
     """
     assert entry.repo is not None
+    if revision is None:
+        got = pulled_commit(entry)
+        found = load_manifest(entry.repo, got) if got is not None else None
+        if found is not None:
+            return found
     rev = revision or entry.revision
     commit = commit_of(entry.repo, rev)
     if commit is not None:
@@ -190,9 +200,62 @@ def find_manifest(entry: CatalogEntry, revision: str | None = None) -> Manifest 
     same = [m for m in pulled if m.revision == rev]
     if same or revision is not None:
         return same[0] if same else None
-    # Pulled with --revision: the newest complete pull of the repository is the model the user has.
-    complete = [m for m in pulled if m.complete]
-    return complete[0] if complete else (pulled[0] if pulled else None)
+    # Pulled with --revision: the newest complete pull made for this entry is the model the user has
+    # (another entry's pull of the same repository is that entry's, even once this one is removed).
+    own = [m for m in pulled if m.name == entry.name]
+    complete = [m for m in own if m.complete]
+    return complete[0] if complete else (own[0] if own else None)
+
+
+# ---------------------------------------------------------------------------------------- pulls
+
+
+def _pulls_file() -> Path:
+    return paths.data_dir() / "models" / "pulls.json"
+
+
+def pulls() -> dict[str, dict[str, str]]:
+    """Entry name → ``repo``, the ``revision`` asked and the ``commit`` got, of its last complete pull."""
+    try:
+        data = json.loads(_pulls_file().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{_pulls_file()} is unreadable ({exc}); delete it (pulled models stay) and pull again") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def pulled_commit(entry: CatalogEntry) -> str | None:
+    """The commit the last complete pull of ``entry`` got, if it was of the entry's repository."""
+    from canvasedit.models.catalog import COMMIT
+
+    row = pulls().get(entry.name)
+    if not isinstance(row, dict) or row.get("repo") != entry.repo:
+        return None
+    commit = row.get("commit")
+    return commit if isinstance(commit, str) and COMMIT.fullmatch(commit) else None
+
+
+def record_pull(name: str, repo: str, revision: str, commit: str) -> None:
+    """Remember the commit a pull of ``name`` got, so an unpinned entry keeps meaning that commit."""
+    data = pulls()
+    data[name] = {"repo": repo, "revision": revision, "commit": commit}
+    _save_pulls(data)
+
+
+def forget_pull(name: str) -> None:
+    data = pulls()
+    if data.pop(name, None) is not None:
+        _save_pulls(data)
+
+
+def _save_pulls(data: dict[str, dict[str, str]]) -> None:
+    target = _pulls_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        atomic_write(target, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+    except (OSError, DocumentError) as exc:
+        raise ModelError(f"cannot record the pull in {target}: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------------------- verification
@@ -258,9 +321,9 @@ def check(manifest: Manifest, only: Iterable[str] | None = None, full: bool = Fa
     return hashed
 
 
-def pulled_path(entry: CatalogEntry, quant: str | None = None) -> Path:
-    """The verified snapshot folder (or GGUF file) of a pulled hub entry."""
-    manifest = find_manifest(entry)
+def pulled_path(entry: CatalogEntry, quant: str | None = None, revision: str | None = None) -> Path:
+    """The verified snapshot folder (or GGUF file) of a pulled hub entry (at ``revision``, when asked)."""
+    manifest = find_manifest(entry, revision)
     hint = f"run: canvasedit models pull {entry.name}" + (f" --quant {quant}" if quant else "")
     if manifest is None or not manifest.files:
         raise ModelNotFound(f"model {entry.name!r} ({entry.repo}) is not downloaded; {hint}")
