@@ -157,13 +157,37 @@ def user_entry(name: str, table: Mapping[str, Any]) -> CatalogEntry:
         kind = "gguf"
     else:
         kind = "safetensors"
-    quants = (GGUFQuant(str(quant), str(table.get("file", "")), 0),) if kind == "gguf" and quant else ()
+    quants = _user_quants(name, table) if kind == "gguf" else ()
     return CatalogEntry(
         name=name, family=str(table.get("family", "")), repo=repo, revision=str(table.get("revision", "main")),
         description=str(table.get("description", "")), recipe=dict(table.get("recipe", {})), kind=kind,
         path=path, quants=quants, params=int(table.get("params", 0)), context=int(table.get("context", 0)),
         user=True, verified="added by the user; family checked against the registry when added",
     )
+
+
+def _user_quants(name: str, table: Mapping[str, Any]) -> tuple[GGUFQuant, ...]:
+    """A GGUF entry's quantizations: its ``[models.NAME.quants]`` rows, the one chosen at ``add`` first."""
+    from canvasedit.config import ConfigError
+
+    rows = []
+    listed = table.get("quants", {})
+    if not isinstance(listed, Mapping):
+        raise ConfigError(f"models.{name}.quants must be a table of quantizations; add the model again to rewrite it")
+    for quant, row in listed.items():
+        if not (isinstance(row, Mapping) and isinstance(row.get("file"), str) and type(row.get("size", 0)) is int):
+            raise ConfigError(f"models.{name}.quants.{quant} must be a table with file (a string) and size (an "
+                              "integer); add the model again to rewrite it")
+        rows.append(GGUFQuant(str(quant), row["file"], row.get("size", 0)))
+    chosen = table.get("quant")
+    if chosen:
+        first = next((q for q in rows if _squash(q.name) == _squash(str(chosen))), None)
+        if first is None:
+            first = GGUFQuant(str(chosen), str(table.get("file", "")), 0)
+        else:
+            rows.remove(first)
+        rows.insert(0, first)
+    return tuple(rows)
 
 
 def entries(settings: Any = None) -> dict[str, CatalogEntry]:

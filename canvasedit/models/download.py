@@ -29,15 +29,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from canvasedit.models import fit, store
+from canvasedit.models import catalog, fit, store
 from canvasedit.models.catalog import COMMIT, CatalogEntry
 from canvasedit.models.errors import ModelError, ModelNotFound, UnsupportedArchitecture
 from canvasedit.models.hub import (  # noqa: F401 — the hub's errors are part of this module's interface
@@ -104,8 +105,13 @@ class PullReport:
 class RemoveReport:
     name: str
     freed: int
+    """Bytes the disk got back (a symlink, or a file with another hard link, frees none)."""
     files: int
+    """Snapshot entries deleted."""
     partials: int
+    """Unfinished downloads deleted."""
+    kept_for: tuple[str, ...] = ()
+    """Other entries of the same repository whose commit was left in place."""
 
 
 # ---------------------------------------------------------------------------------------- pull
@@ -155,19 +161,18 @@ def pull(
                             "what was downloaded is kept, pull again to continue") from exc
     manifest.complete = True
     store.save_manifest(manifest)
+    store.record_pull(entry.name, p.repo, p.revision, p.commit)  # what `info` shows and `verify` checks
     report(Progress("done", done=p.total, total=p.total))
     path = manifest.snapshot / p.files[0].path if p.quant is not None else manifest.snapshot
     return PullReport(entry.name, p.repo, p.commit, path, p.total, tally.fetched, len(p.files))
 
 
 def _pull_offline(entry: CatalogEntry, quant: str | None, revision: str | None) -> PullReport:
-    if revision is not None:
-        entry = dataclasses.replace(entry, revision=revision)
-    manifest = store.find_manifest(entry)
+    manifest = store.find_manifest(entry, revision)
     if manifest is None or not manifest.files:
         raise DownloadError(f"HF_HUB_OFFLINE is set and {entry.name} ({entry.repo}) is not in the cache "
                             f"({store.hub_cache()}); unset HF_HUB_OFFLINE to download it")
-    path = store.pulled_path(entry, quant)  # verified, or a one-line error saying what is missing
+    path = store.pulled_path(entry, quant, revision)  # verified, or a one-line error saying what is missing
     return PullReport(entry.name, manifest.repo, manifest.commit, path, manifest.bytes, 0, len(manifest.files), True)
 
 
@@ -405,59 +410,133 @@ def _link(p: Plan, folder: Path) -> None:
 # ---------------------------------------------------------------------------------------- remove, verify
 
 
-def remove(entry: CatalogEntry, quant: str | None = None) -> RemoveReport:
-    """Delete the cache blobs of ``entry`` that no other snapshot of the repository links to."""
+def remove(entry: CatalogEntry, quant: str | None = None,
+           others: Iterable[CatalogEntry] | None = None) -> RemoveReport:
+    """Delete the pulled commits of ``entry`` and the cache blobs nothing else uses.
+
+    Every commit of the repository CanvasEdit pulled goes, except one another catalog entry
+    (``others``; default: the whole catalog) uses now. A whole commit goes with its snapshot folder,
+    whether its files are symlinks to ``blobs/`` or real files (``HF_HUB_DISABLE_SYMLINKS``, Windows
+    without developer mode); a blob stays while a remaining snapshot links to it, shares its inode,
+    or a remaining pull lists it. With ``quant``, only that GGUF file goes.
+    """
     if entry.repo is None:
         raise ModelError(f"{entry.name} is not a downloaded hub model; nothing to remove")
     found = store.manifests(entry.repo)
     if not found:
         raise ModelNotFound(f"{entry.name} ({entry.repo}) is not downloaded")
+    kept = _kept_for(entry, catalog.entries().values() if others is None else others)
     try:
-        return _remove(entry, quant, found)
+        report = _remove(entry, quant, [m for m in found if m.commit not in kept], kept)
     except OSError as exc:
         if isinstance(exc, ModelError):
             raise
         raise ModelError(f"cannot remove {entry.name}: {exc.strerror or exc} ({exc.filename})") from exc
+    if quant is None:
+        store.forget_pull(entry.name)
+    return report
 
 
-def _remove(entry: CatalogEntry, quant: str | None, found: list[store.Manifest]) -> RemoveReport:
+def _kept_for(entry: CatalogEntry, others: Iterable[CatalogEntry]) -> dict[str, str]:
+    """Commit → name of another entry of the same repository that resolves to it now."""
+    kept: dict[str, str] = {}
+    for other in others:
+        if other.name == entry.name or other.repo != entry.repo or not other.on_hub:
+            continue
+        manifest = store.find_manifest(other)
+        if manifest is not None:
+            kept.setdefault(manifest.commit, other.name)
+    return kept
+
+
+def _remove(entry: CatalogEntry, quant: str | None, doomed: list[store.Manifest],
+            kept: dict[str, str]) -> RemoveReport:
     assert entry.repo is not None
     folder = store.repo_folder(entry.repo)
     freed = files = partials = 0
-    for manifest in found:
-        records = list(manifest.files)
-        if quant is not None:
-            choice = entry.quant(quant) if entry.quants and entry.quants[0].filename else None
-            records = [r for r in records if (choice and r.path == choice.filename) or
-                       (not choice and quant.lower().replace("_", "") in r.path.lower().replace("_", ""))]
+    candidates: set[str] = set()
+    for manifest in doomed:
+        records = _records(entry, quant, manifest)
+        candidates.update(r.blob for r in records)
+        if quant is None:
+            candidates.update(_blobs_linked(manifest.snapshot))
+            gone, count = _delete_tree(manifest.snapshot)
+            freed, files = freed + gone, files + count
+            store.delete_manifest(manifest)
+            continue
         for r in records:
-            pointer = manifest.snapshot / r.path
-            if pointer.is_symlink() or pointer.exists():
-                pointer.unlink()
-                files += 1
-        for r in records:
-            blob = folder / "blobs" / r.blob
-            if blob.exists() and not _linked(folder, r.blob):
-                freed += blob.stat().st_size
-                blob.unlink()
-                (store.hub_cache() / ".locks" / folder.name / f"{r.blob}.lock").unlink(missing_ok=True)
-            for part in store.partials(folder, r.blob):
-                freed += part.stat().st_size
-                partials += 1
-                part.unlink()
+            gone, count = _delete_file(manifest.snapshot / r.path)
+            freed, files = freed + gone, files + count
         manifest.files = [r for r in manifest.files if r not in records]
         if manifest.files:
             store.save_manifest(manifest)
         else:
             store.delete_manifest(manifest)
         _prune(manifest.snapshot)
+    for blob in sorted(candidates):
+        path = folder / "blobs" / blob
+        if path.exists() and not _in_use(entry.repo, folder, path):
+            freed += _delete_file(path)[0]
+            (store.hub_cache() / ".locks" / folder.name / f"{blob}.lock").unlink(missing_ok=True)
+        for part in store.partials(folder, blob):
+            freed += part.stat().st_size
+            partials += 1
+            part.unlink()
     _prune_repo(folder)
-    return RemoveReport(entry.name, freed, files, partials)
+    return RemoveReport(entry.name, freed, files, partials, tuple(sorted(set(kept.values()))))
 
 
-def _linked(folder: Path, blob: str) -> bool:
-    snapshots = folder / "snapshots"
-    return any(p.is_symlink() and Path(os.readlink(p)).name == blob for p in snapshots.rglob("*"))
+def _records(entry: CatalogEntry, quant: str | None, manifest: store.Manifest) -> list[store.FileRecord]:
+    """The files of ``manifest`` a removal of ``entry`` (one quantization of it) takes."""
+    if quant is None:
+        return list(manifest.files)
+    choice = entry.quant(quant) if entry.quants and entry.quants[0].filename else None
+    key = quant.lower().replace("_", "")
+    return [r for r in manifest.files if (choice and r.path == choice.filename)
+            or (not choice and key in r.path.lower().replace("_", ""))]
+
+
+def _delete_file(path: Path) -> tuple[int, int]:
+    """Unlink one snapshot entry; (bytes freed, 1) — a symlink or a second hard link frees nothing."""
+    if not (path.is_symlink() or path.exists()):
+        return 0, 0
+    st = path.lstat()
+    freed = st.st_size if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 else 0
+    path.unlink()
+    return freed, 1
+
+
+def _delete_tree(snapshot: Path) -> tuple[int, int]:
+    """Delete a snapshot folder, symlinks and real files alike; (bytes freed, files)."""
+    if not snapshot.is_dir():
+        return 0, 0
+    freed = files = 0
+    for path in sorted(snapshot.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            gone, count = _delete_file(path)
+            freed, files = freed + gone, files + count
+    snapshot.rmdir()
+    return freed, files
+
+
+def _blobs_linked(snapshot: Path) -> set[str]:
+    """Blob names the symlinks of a snapshot point at (files other tools put there count too)."""
+    if not snapshot.is_dir():
+        return set()
+    return {Path(os.readlink(p)).name for p in snapshot.rglob("*") if p.is_symlink()}
+
+
+def _in_use(repo: str, folder: Path, blob: Path) -> bool:
+    """Whether a remaining snapshot or pull of the repository still needs ``blob``."""
+    for path in (folder / "snapshots").rglob("*"):
+        if path.is_symlink():
+            if Path(os.readlink(path)).name == blob.name:
+                return True
+        elif path.is_file() and path.samefile(blob):
+            return True  # a hard link of the blob
+    return any(r.blob == blob.name for m in store.manifests(repo) for r in m.files)
 
 
 def _prune(snapshot: Path) -> None:
@@ -492,22 +571,24 @@ class Problem:
 
 
 def verify(entry: CatalogEntry) -> tuple[int, list[Problem]]:
-    """Hash every pulled file of ``entry`` again; (files checked, problems found)."""
+    """Hash every file of the commit ``entry`` uses again (the one its last pull got); (files checked, problems)."""
     if entry.repo is None:
         return 0, []
+    manifest = store.find_manifest(entry)
+    if manifest is None:
+        return 0, []
     checked, problems = 0, []
-    for manifest in store.manifests(entry.repo):
-        for record in manifest.files:
-            try:
-                store.check(manifest, only=[record.path], full=True, name=entry.name)
-            except ModelError as exc:
-                problems.append(Problem(entry.name, str(exc)))
-            checked += 1
-        folder = store.repo_folder(entry.repo)
-        for record in manifest.files:
-            for part in store.partials(folder, record.blob):
-                problems.append(Problem(entry.name, f"{record.path}: an unfinished download of "
-                                        f"{part.stat().st_size} bytes is in the cache; pull to finish it or rm to drop it"))
+    for record in manifest.files:
+        try:
+            store.check(manifest, only=[record.path], full=True, name=entry.name)
+        except ModelError as exc:
+            problems.append(Problem(entry.name, str(exc)))
+        checked += 1
+    folder = store.repo_folder(entry.repo)
+    for record in manifest.files:
+        for part in store.partials(folder, record.blob):
+            problems.append(Problem(entry.name, f"{record.path}: an unfinished download of "
+                                    f"{part.stat().st_size} bytes is in the cache; pull to finish it or rm to drop it"))
     return checked, problems
 
 

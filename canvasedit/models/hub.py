@@ -2,7 +2,7 @@
 
     plan = plan(entry)               # Plan: commit, files (size, blob hash, LFS or not), bytes already cached
     files, quant = select_files(entry, info.siblings, "Q4_K_M")
-    facts = inspect_repo("org/name") # family (checked by the registry) and kind, for `models add`
+    facts = inspect_repo("org/name") # family (checked by the registry), kind, GGUF quantizations, for `models add`
 
 Everything goes through huggingface-hub (``HfApi.model_info(files_metadata=True)``); its errors
 become one-line ``ModelError``s (``HubErrors``): a gated repository says how to log in, a missing
@@ -14,6 +14,7 @@ stand-in hub.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,11 @@ def inspect_repo(repo: str, revision: str = "main") -> dict[str, Any]:
         if not arch:
             raise UnsupportedArchitecture(f"{repo} holds GGUF files but the hub names no architecture for them")
         spec = registry.resolve_gguf(str(arch))
-        return {"family": spec.name, "kind": "gguf", "params": int((info.gguf or {}).get("total", 0) or 0)}
+        quants = gguf_quants(info.siblings or [])
+        if not quants:
+            raise ModelNotFound(f"{repo} holds GGUF files only in subfolders; CanvasEdit pulls top-level .gguf files")
+        return {"family": spec.name, "kind": "gguf", "params": int((info.gguf or {}).get("total", 0) or 0),
+                "quants": quants}
     if "config.json" not in names:
         raise ModelNotFound(f"{repo} has no config.json, so its family cannot be checked")
     from huggingface_hub import hf_hub_download
@@ -218,4 +223,37 @@ def inspect_repo(repo: str, revision: str = "main") -> dict[str, Any]:
         local = hf_hub_download(repo, "config.json", revision=info.sha, cache_dir=str(store.hub_cache()),
                                 endpoint=endpoint())
     spec = registry.resolve(read_json_object(Path(local)))
-    return {"family": spec.name, "kind": "safetensors", "params": params}
+    return {"family": spec.name, "kind": "safetensors", "params": params, "quants": []}
+
+
+_QUANT_NAME = re.compile(r"(?:^|[-_.])((?:I?Q[0-9][0-9A-Z_]*)|BF16|F16|F32)$", re.IGNORECASE)
+QUANT_PREFERENCE = ("Q4_K_M", "Q5_K_M", "Q4_K_S", "Q6_K", "Q8_0")
+"""Quantizations offered first when a GGUF repository has them: llama.cpp's usual size/quality choices."""
+
+
+def quant_name(filename: str) -> str:
+    """The quantization a GGUF file name ends with ("model-Q4_K_M.gguf" → "Q4_K_M"), else its stem."""
+    stem = filename.rsplit("/", 1)[-1]
+    stem = stem[: -len(".gguf")] if stem.lower().endswith(".gguf") else stem
+    found = _QUANT_NAME.search(stem)
+    return found.group(1).upper() if found else stem
+
+
+def gguf_quants(siblings: list[Any]) -> list[GGUFQuant]:
+    """The top-level GGUF files of a listing as quantizations with their exact sizes, the usual choice first."""
+    out = []
+    for s in siblings:
+        name = s.rfilename
+        if "/" in name or not name.lower().endswith(".gguf"):
+            continue
+        size = int(s.lfs.size) if s.lfs is not None else int(s.size or 0)
+        out.append(GGUFQuant(quant_name(name), name, size))
+    names = [q.name for q in out]
+    out = [q if names.count(q.name) == 1 else GGUFQuant(q.filename[: -len(".gguf")], q.filename, q.size) for q in out]
+
+    def rank(q: GGUFQuant) -> tuple[int, int]:
+        key = q.name.replace("_", "")
+        preferred = [p.replace("_", "") for p in QUANT_PREFERENCE]
+        return (preferred.index(key) if key in preferred else len(preferred), q.size)
+
+    return sorted(out, key=rank)

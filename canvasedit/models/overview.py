@@ -4,9 +4,11 @@
 
 A row is a plain dict (it is also the JSON of ``canvasedit models list --json``): the catalog
 fields, ``runs`` (its family is registered here), ``effective_recipe`` (the family's recipe with the
-entry's over it), ``status`` ("bundled", "local", "missing",
-"pulled", "partial", "not pulled"), bytes on disk and in unfinished downloads, the path, the
-estimated ``fit`` on this machine and what was ``measured`` here, if anything.
+entry's over it), ``status`` ("bundled", "local", "missing", "pulled", "partial", "not pulled"),
+``revision`` (the catalog's) beside ``commit`` (the one in the cache, which the entry loads and
+``verify`` checks) and ``pulled_revision`` (what that pull asked for), bytes on disk and in
+unfinished downloads, the path, the estimated ``fit`` on this machine and what was ``measured``
+here, if anything.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def describe(entry: CatalogEntry, machine: Any, measured: dict[str, Any]) -> dic
     except ModelError:
         row["runs"] = False
         row["effective_recipe"] = dict(entry.recipe)
+    row["commit"] = row["pulled_revision"] = None
     status, disk, path, partial = "not pulled", 0, None, 0
     if entry.kind == "bundled":
         status, path = "bundled", str(bundled_path(entry.name))
@@ -49,9 +52,11 @@ def describe(entry: CatalogEntry, machine: Any, measured: dict[str, Any]) -> dic
         if manifest is not None and manifest.files:
             present = [f for f in manifest.files if (manifest.snapshot / f.path).exists()]
             disk = sum(f.size for f in present)
-            complete = manifest.complete or entry.kind == "gguf"
-            status = "pulled" if complete and len(present) == len(manifest.files) else "partial"
-            path, row["commit"] = str(manifest.snapshot), manifest.commit
+            if entry.kind == "gguf":  # each quantization is a whole model: one failed pull spoils no other
+                status = "pulled" if any(f.path.lower().endswith(".gguf") for f in present) else "partial"
+            else:
+                status = "pulled" if manifest.complete and len(present) == len(manifest.files) else "partial"
+            path, row["commit"], row["pulled_revision"] = str(manifest.snapshot), manifest.commit, manifest.revision
             row["pulled_files"] = [f.path for f in present]
         if partial and status != "pulled":
             status = "partial"

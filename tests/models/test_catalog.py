@@ -140,3 +140,42 @@ def test_measure_records_peak_memory_and_speed_for_list(capsys):
     assert rows[DEFAULT_MODEL]["measured"]["peak_bytes"] == measured["peak_bytes"]
     assert main(["models", "pull", DEFAULT_MODEL]) == 0  # bundled: nothing to pull, and no network asked
     assert "bundled with CanvasEdit; there is nothing to pull" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["pull"], "canvasedit models pull: error: NAME is required"),
+    (["info"], "canvasedit models info: error: NAME is required"),
+    (["add"], "canvasedit models add: error: REPO|PATH is required"),
+    (["frobnicate"], ("canvasedit models: error: unknown subcommand 'frobnicate'; choose from list, pull, use, rm, "
+                      "info, verify, add, measure")),
+    (["use", "a", "b"], "canvasedit models use: error: unrecognized arguments: b"),
+    (["pull", "qwen3-0.6b-mdlm", "--revision"], "canvasedit models pull: error: --revision needs a value"),
+    (["measure", DEFAULT_MODEL, "--tokens", "many"],
+     "canvasedit models measure: error: --tokens must be a whole number, found 'many'"),
+    (["pull", "qwen3-0.6b-mdlm", "--quant", "Q4_K_M"],
+     "canvasedit models pull: error: --quant applies only to GGUF models, and qwen3-0.6b-mdlm has safetensors weights"),
+    (["rm", "qwen3-0.6b-mdlm:Q8_0"],
+     "canvasedit models rm: error: --quant applies only to GGUF models, and qwen3-0.6b-mdlm has safetensors weights"),
+    (["pull", DEFAULT_MODEL, "--quant", "Q8_0"],
+     f"canvasedit models pull: error: --quant applies only to GGUF models, and {DEFAULT_MODEL} is bundled"),
+    (["pull", "llada-8b-instruct-gguf", "--quant", "Q2_K"],
+     "canvasedit models pull: error: llada-8b-instruct-gguf has no quantization 'Q2_K'; it has Q4_K_M, Q8_0, F16"),
+    (["rm", DEFAULT_MODEL], f"canvasedit models rm: error: {DEFAULT_MODEL} is bundled with CanvasEdit and cannot be removed"),
+])
+def test_models_command_line_errors_are_one_line_with_exit_2(argv, line, capsys):
+    from canvasedit import paths
+    from canvasedit.cli import main
+
+    assert main(["models", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [line] and err.endswith("\n") and out == ""
+    assert not paths.config_file().exists()  # nothing written
+
+
+def test_models_with_only_flags_lists(capsys):
+    from canvasedit.cli import main
+
+    assert main(["models", "--json"]) == 0
+    assert DEFAULT_MODEL in {r["name"] for r in json.loads(capsys.readouterr().out)["models"]}
+    assert main(["models"]) == 0
+    assert "REVISION COMMIT" in capsys.readouterr().out

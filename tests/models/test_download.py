@@ -271,11 +271,208 @@ def test_rm_frees_this_models_blobs_only(served, hub, tiny_model_dir, capsys):
     download.pull(entry(name="other", repo="test-org/other"), force=True)
     total = sum(p.stat().st_size for p in tiny_model_dir.iterdir() if p.is_file())
     assert cli("rm", NAME, "--json") == 0
-    assert json.loads(capsys.readouterr().out) == {"name": NAME, "freed_bytes": total, "files": 4}
+    assert json.loads(capsys.readouterr().out) == {"name": NAME, "freed_bytes": total, "files": 4, "forgotten": False}
     assert not store.repo_folder(REPO).exists()
     assert (store.repo_folder("test-org/other") / "snapshots" / other / "model.safetensors").read_bytes() == b"w" * 1000
     assert cli("rm", NAME) == 2
     assert "is not downloaded" in capsys.readouterr().err
+
+
+def disk_bytes(folder: Path) -> int:
+    """Bytes the regular files under ``folder`` hold on disk (a hard-linked file counted once)."""
+    sizes = {}
+    for p in folder.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            sizes[(st.st_dev, st.st_ino)] = st.st_size
+    return sum(sizes.values())
+
+
+@pytest.fixture
+def no_symlinks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache as huggingface-hub writes it where symlinks are off (Windows, HF_HUB_DISABLE_SYMLINKS=1)."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_SYMLINKS", True)
+
+
+def test_rm_in_a_cache_without_symlinks_deletes_the_snapshot_files_and_blobs(served, hub, no_symlinks, capsys):
+    report = download.pull(entry())
+    files = sorted(p for p in report.path.iterdir())
+    assert files and not any(p.is_symlink() for p in files)  # real files in the snapshot
+    assert resolve_model(NAME) == report.path  # verified by hash, not through a link
+    folder = store.repo_folder(REPO)
+    on_disk = disk_bytes(folder / "blobs") + disk_bytes(folder / "snapshots")
+    assert on_disk > report.total  # the snapshot copies beside the blobs
+    assert cli("rm", NAME, "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {"name": NAME, "freed_bytes": on_disk, "files": len(files),
+                                                   "forgotten": False}
+    assert not folder.exists() and store.manifests(REPO) == []
+
+
+@pytest.mark.parametrize("symlinks", [True, False], ids=["symlinks", "real-files"])
+def test_rm_keeps_what_another_model_of_the_repository_uses(served, hub, tiny_model_dir, monkeypatch, capsys,
+                                                            symlinks):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_SYMLINKS", not symlinks)
+    pinned = entry(name="tiny-pinned", revision=served)
+    save_settings(Settings(models={NAME: {"repo": REPO, "family": "llada", "params": 60_000},
+                                   "tiny-pinned": {"repo": REPO, "family": "llada", "revision": served}}))
+    download.pull(pinned)
+    changed = b'{"model_max_length": 512}'
+    moved = hub.add_repo(REPO, tiny_model_dir, files={"tokenizer_config.json": changed})  # main moves on
+    assert download.pull(entry()).commit == moved
+    folder = store.repo_folder(REPO)
+    weights = folder / "blobs" / hub.repos[REPO].files[WEIGHTS].sha256  # the same bytes in both commits
+    only_new = folder / "blobs" / hub.repos[REPO].files["tokenizer_config.json"].git_oid
+    assert weights.exists() and only_new.exists()
+    assert cli("rm", NAME) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "kept the commit tiny-pinned uses (same repository)" in out
+    assert not (folder / "snapshots" / moved).exists() and not only_new.exists()
+    assert weights.exists()
+    assert resolve_model("tiny-pinned") == folder / "snapshots" / served  # still whole and verified
+    assert download.verify(pinned) == (4, [])
+    assert cli("rm", "tiny-pinned") == 0
+    assert not folder.exists()
+
+
+def test_rm_of_a_local_folder_entry_forgets_it_and_never_touches_the_folder(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    from canvasedit import paths
+
+    mine = shutil.copytree(tiny_model_dir, tmp_path / "my-model")
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    save_settings(Settings(models={"mine": {"path": str(mine), "family": "llada"},
+                                   "other": {"repo": "org/other", "family": "llada"}}))
+    assert cli("use", "mine") == 0 and load_settings().model.active == "mine"
+    capsys.readouterr()
+    assert cli("rm", "mine", "--quant", "Q8_0") == 2  # nothing to choose in a folder: refused, nothing changed
+    assert capsys.readouterr().err.count("\n") == 1 and load_settings().models.keys() == {"mine", "other"}
+    assert cli("rm", "mine") == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert f"forgot the entry mine in config.toml; the files at {mine} are untouched" in out
+    assert "the active model is canvasedit-tiny again" in out
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+    settings = load_settings()
+    assert settings.models == {"other": {"repo": "org/other", "family": "llada"}} and settings.model.active == ""
+    assert [p.name for p in paths.config_file().parent.iterdir() if p.name != "config.toml"] == []  # no temp file
+    assert cli("rm", "mine") == 2
+    assert "no catalog entry named 'mine'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ revisions
+
+
+def moved_on(hub: HubStandIn, tiny_model_dir: Path) -> str:
+    """Serve a new main of REPO (one small file differs) and let another tool fetch it into the cache."""
+    commit = hub.add_repo(REPO, tiny_model_dir, files={"tokenizer_config.json": b'{"model_max_length": 512}'})
+    huggingface_hub.hf_hub_download(REPO, "config.json", cache_dir=str(store.hub_cache()), endpoint=hub.url)
+    assert (store.repo_folder(REPO) / "refs" / "main").read_text() == commit
+    return commit
+
+
+def test_an_unpinned_pull_keeps_the_commit_it_got_for_info_load_and_verify(served, hub, tiny_model_dir, capsys):
+    assert cli("pull", NAME, "--revision", "main") == 0
+    capsys.readouterr()
+    assert cli("info", NAME) == 0
+    assert f"  commit      {served} in the cache, pulled as main" in capsys.readouterr().out
+    moved = moved_on(hub, tiny_model_dir)
+    assert moved != served
+    assert cli("info", NAME, "--json") == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["commit"], row["pulled_revision"], row["status"]) == (served, "main", "pulled")
+    assert resolve_model(NAME) == store.repo_folder(REPO) / "snapshots" / served
+    assert cli("verify", NAME, "--json") == 0
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["commits"] == {NAME: served} and checked["checked_files"] == 4 and checked["problems"] == []
+    blob = (store.repo_folder(REPO) / "snapshots" / served / "tokenizer.json").resolve()
+    blob.write_bytes(blob.read_bytes() + b" ")
+    assert cli("verify", NAME) == 2
+    assert "tokenizer.json of tiny-llada is corrupted" in capsys.readouterr().err
+    blob.write_bytes(blob.read_bytes()[:-1])
+    assert cli("pull", NAME, "--json") == 0  # pulled again: the entry now means the new main
+    assert json.loads(capsys.readouterr().out)["commit"] == moved
+    assert cli("info", NAME, "--json") == 0 and json.loads(capsys.readouterr().out)["commit"] == moved
+
+
+def test_list_and_info_show_the_pinned_revision_beside_the_cached_commit(served, hub, tiny_model_dir, capsys):
+    save_settings(Settings(models={NAME: {"repo": REPO, "family": "llada", "params": 60_000, "revision": served}}))
+    assert cli("pull", NAME) == 0
+    capsys.readouterr()
+
+    def listed() -> str:
+        assert cli("list") == 0
+        return next(line for line in capsys.readouterr().out.splitlines() if f" {NAME} " in line)
+
+    assert f"{served[:8]} {served[:8]} " in listed()
+    moved = moved_on(hub, tiny_model_dir)
+    assert cli("pull", NAME, "--revision", "main") == 0
+    capsys.readouterr()
+    assert f"{served[:8]} {moved[:8]}* " in listed()
+    assert cli("info", NAME) == 0
+    assert (f"  commit      {moved} in the cache, pulled as main; not the catalog's pinned {served[:8]}"
+            in capsys.readouterr().out)
+    assert cli("list", "--json") == 0
+    row = next(r for r in json.loads(capsys.readouterr().out)["models"] if r["name"] == NAME)
+    assert (row["revision"], row["pinned"], row["commit"]) == (served, True, moved)
+
+
+# ------------------------------------------------------------------------------------ GGUF repositories
+
+
+def test_add_pull_and_load_a_gguf_repository(hub, tiny_model_dir, tmp_path, capsys):
+    from canvasedit.models.gguf_file import export_gguf
+
+    q8, f16 = tmp_path / "tiny-Q8_0.gguf", tmp_path / "tiny-F16.gguf"
+    export_gguf(tiny_model_dir, q8, "q8_0")
+    export_gguf(tiny_model_dir, f16, "f16")
+    repo = "test-org/tiny-GGUF"
+    hub.add_repo(repo, files={q8.name: q8.read_bytes(), f16.name: f16.read_bytes(), "README.md": b"# tiny"},
+                 gguf={"architecture": "llada", "total": 60_000, "context_length": 512})
+    assert cli("add", repo) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "added tiny-gguf (llada, GGUF): 2 quantizations"
+    assert out[1].split() == ["Q8_0", q8.name, *fit.human_bytes(q8.stat().st_size).split()]
+    assert out[2].split() == ["F16", f16.name, *fit.human_bytes(f16.stat().st_size).split()]
+    assert out[3] == "next: canvasedit models pull tiny-gguf --quant Q8_0"
+    assert load_settings().models["tiny-gguf"]["quants"]["F16"] == {"file": f16.name, "size": f16.stat().st_size}
+
+    hub.requests.clear()
+    assert cli("pull", "tiny-gguf", "--quant", "q8_0", "--json") == 0
+    pulled = json.loads(capsys.readouterr().out)
+    assert [g.path.rsplit("/", 1)[-1] for g in hub.bodies("/resolve/")] == [q8.name]  # that file only
+    assert pulled["files"] == 1 and pulled["fetched_bytes"] == q8.stat().st_size and pulled["verified"]
+    assert Path(pulled["path"]).read_bytes() == q8.read_bytes()
+
+    hub.corrupt.add((repo, f16.name))  # the sha256 is checked: a flipped byte is refused, nothing kept
+    assert cli("pull", "tiny-gguf", "--quant", "F16", "--json") == 2  # --json: no progress bar on stderr
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{f16.name} of {repo} arrived corrupted (sha256" in err
+    assert cli("pull", "tiny-gguf", "--quant", "Q2_K") == 2
+    assert "tiny-gguf has no quantization 'Q2_K'; it has Q8_0, F16" in capsys.readouterr().err
+
+    source = tmp_path / "area.py"
+    source.write_text("def area(w, h):\n    return w * h\n")
+    assert cli_main(["fill", str(source), "--hole", "2:12-2:17", "--model", "tiny-gguf:Q8_0", "--steps", "2",
+                     "--json"]) == 0
+    filled = json.loads(capsys.readouterr().out)
+    assert filled["backend"] == "gguf" and filled["text"].startswith("def area(w, h):\n    return ")
+    assert cli("list", "--json") == 0
+    row = next(r for r in json.loads(capsys.readouterr().out)["models"] if r["name"] == "tiny-gguf")
+    assert row["status"] == "pulled" and row["pulled_files"] == [q8.name] and row["commit"] == hub.repos[repo].commit
+
+
+def test_add_refuses_a_quantization_a_gguf_repository_lacks(hub, tiny_model_dir, tmp_path, capsys):
+    from canvasedit.models.gguf_file import export_gguf
+
+    q8 = export_gguf(tiny_model_dir, tmp_path / "tiny-q8_0.gguf", "q8_0").path
+    hub.add_repo("test-org/tiny-gguf", files={q8.name: q8.read_bytes()}, gguf={"architecture": "llada"})
+    assert cli("add", "test-org/tiny-gguf", "--quant", "Q4_K_M") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no quantization 'Q4_K_M'; it has Q8_0" in err
+    assert load_settings().models == {}
+    assert cli("add", "test-org/tiny-gguf", "--quant", "q8_0", "--name", "t") == 0
+    assert load_settings().models["t"]["quant"] == "Q8_0"
 
 
 # ------------------------------------------------------------------------------------ the command line
@@ -327,3 +524,13 @@ def test_a_model_pulled_at_another_revision_is_the_one_used(served, hub):
     report = download.pull(entry(), revision=served)  # a commit: no refs/main is written
     assert not (store.repo_folder(REPO) / "refs" / "main").exists()
     assert resolve_model(NAME) == report.path
+
+
+@pytest.mark.parametrize("filename, quant", [
+    ("tiny-q8_0.gguf", "Q8_0"), ("Model.Q4_K_M.gguf", "Q4_K_M"), ("llada-8b-q4km.gguf", "Q4KM"),
+    ("tiny-F16.gguf", "F16"), ("x_bf16.gguf", "BF16"), ("m-IQ4_XS.gguf", "IQ4_XS"), ("weights.gguf", "weights"),
+])
+def test_a_gguf_file_name_gives_its_quantization(filename, quant):
+    from canvasedit.models import hub
+
+    assert hub.quant_name(filename) == quant
