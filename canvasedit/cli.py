@@ -47,20 +47,33 @@ DEBUG_ENV = "CANVASEDIT_DEBUG"
 class UsageError(ValueError):
     """A command-line value that parses but makes no sense."""
 
+    def __init__(self, message: str, prog: str = "canvasedit") -> None:
+        super().__init__(message)
+        self.prog = prog
+        """The command the error line names (``canvasedit bench: error: …``)."""
+
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose usage errors are one line (``UsageError``) instead of usage + error."""
+    """An ``ArgumentParser`` whose usage errors are one line (``UsageError``) instead of usage + error.
+
+    Each subcommand builds its parser from it, or hands it to the module that builds one (bench,
+    serve); ``main`` prints the error as ``canvasedit bench: error: --sizes: expected comma-separated
+    positive integers, got 'x' (see canvasedit bench --help)`` and exits 2. A check made after parsing
+    reports through ``parser.error`` too, so a command run on its own with a plain ``ArgumentParser``
+    still gets argparse's usage and exit 2.
+    """
 
     def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{message} (see {self.prog} --help)")
+        flag_first = message.removeprefix("argument ")  # "--sizes: …", the flag as the user typed it
+        raise UsageError(f"{flag_first} (see {self.prog} --help)", prog=self.prog)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, prog: str = "canvasedit") -> int:
     """Print ``message`` as one line on stderr (and, with CANVASEDIT_DEBUG=1, the exception being handled)."""
     if os.environ.get(DEBUG_ENV) and sys.exc_info()[0] is not None:
         traceback.print_exc()
     line = "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    print(f"canvasedit: error: {line}", file=sys.stderr)
+    print(f"{prog}: error: {line}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -359,7 +372,7 @@ def run_expand(argv: list[str]) -> int:
 def run_bench(argv: list[str]) -> int:
     from canvasedit.engine.bench import main as bench_main
 
-    return bench_main(argv)
+    return bench_main(argv, OneLineParser)
 
 
 def run_serve(argv: list[str]) -> int:
@@ -423,7 +436,9 @@ def _unexpected(exc: Exception) -> int:
     hint = missing_extra(exc)
     if hint is not None:
         return _fail(hint)
-    if type(exc).__module__.startswith("canvasedit") or isinstance(exc, UsageError):
+    if isinstance(exc, UsageError):
+        return _fail(str(exc), exc.prog)
+    if type(exc).__module__.startswith("canvasedit"):
         return _fail(str(exc))  # the project's own errors already say what to do
     return _fail(f"unexpected {type(exc).__name__}: {exc} (run with {DEBUG_ENV}=1 for the traceback)")
 

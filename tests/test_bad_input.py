@@ -143,6 +143,56 @@ def _index(weight_map: dict) -> bytes:
     return json.dumps({"metadata": {}, "weight_map": weight_map}).encode()
 
 
+USAGE: dict[tuple[str, ...], str] = {
+    # every subcommand's bad flags: one line naming the subcommand and the flag, and exit 2
+    ("bench", "--sizes", "x"): "canvasedit bench: error: --sizes: expected comma-separated positive integers, got 'x'",
+    ("bench", "--sizes", "256,"): "canvasedit bench: error: --sizes: expected",
+    ("bench", "--holes", "0"): "canvasedit bench: error: --holes: expected comma-separated positive integers, got '0'",
+    ("bench", "--holes", "-8"): "canvasedit bench: error: --holes: expected",
+    ("bench", "--models", "bogus"): "canvasedit bench: error: --models: expected comma-separated models out of tiny,",
+    ("bench", "--models", "tiny,"): "canvasedit bench: error: --models: expected",
+    ("bench", "--steps", "-1"): "canvasedit bench: error: --steps: expected an integer of at least 0, got '-1'",
+    ("bench", "--steps", "x"): "canvasedit bench: error: --steps: expected",
+    ("bench", "--threads", "-1"): "canvasedit bench: error: --threads: expected an integer of at least 0",
+    ("bench", "--parallel", "2"): "canvasedit bench: error: --parallel: expected comma-separated thresholds in (0, 1]",
+    ("bench", "--parallel", "nan"): "canvasedit bench: error: --parallel: expected",
+    ("bench", "--parallel", "0.9,x"): "canvasedit bench: error: --parallel: expected",
+    ("bench", "--backends", "gguf-q2_k"): "canvasedit bench: error: --backends: expected comma-separated backends out "
+                                          "of native, gguf-f32",
+    ("bench", "--backends", "llama"): "canvasedit bench: error: --backends: expected",
+    ("bench", "--cached", "exact"): "canvasedit bench: error: --cached: invalid choice: 'exact'",
+    ("bench", "--device", "tpu"): "canvasedit bench: error: --device: unknown device 'tpu'",
+    ("bench", "--bogus"): "canvasedit bench: error: unrecognized arguments: --bogus (see canvasedit bench --help)",
+    ("bench", "extra"): "canvasedit bench: error: unrecognized arguments: extra",
+    ("doctor", "x"): "canvasedit doctor: error: unrecognized arguments: x (see canvasedit doctor --help)",
+    ("doctor", "--json=yes"): "canvasedit doctor: error: --json: ignored explicit argument 'yes'",
+    ("serve", "--port", "x"): "canvasedit serve: error: --port: invalid int value: 'x' (see canvasedit serve --help)",
+    ("serve", "--port", "70000"): "canvasedit serve: error: --port must be in 0-65535, found 70000",
+    ("serve", "--port", "-1"): "canvasedit serve: error: --port must be in 0-65535",
+    ("serve", "--max-tokens", "0"): "canvasedit serve: error: --max-tokens must be at least 1",
+    ("serve", "--queue", "-1"): "canvasedit serve: error: --queue must be >= 0",
+    ("serve", "--queue-timeout", "0"): "canvasedit serve: error: --queue must be >= 0 and --queue-timeout > 0",
+    ("serve", "--api-key", " "): "canvasedit serve: error: --api-key must not be empty",
+    ("serve", "--log-level", "loud"): "canvasedit serve: error: --log-level: invalid choice: 'loud'",
+    ("serve", "--bogus"): "canvasedit serve: error: unrecognized arguments: --bogus",
+    ("export-gguf", "--type"): "canvasedit export-gguf: error: --type: expected one argument",
+    ("export-gguf", "a.gguf", "b.gguf"): "canvasedit export-gguf: error: unrecognized arguments: b.gguf",
+    ("export-gguf", "a.gguf", "--type", "q2_k"): "canvasedit export-gguf: error: --type: invalid choice: 'q2_k'",
+    ("fill", "x.py", "--steps", "x"): "canvasedit fill: error: --steps: invalid int value: 'x'",
+    ("fill", "x.py", "--alg", "bogus"): "canvasedit fill: error: --alg: invalid choice: 'bogus'",
+    ("fill", "x.py", "--in-place", "-o", "y.py"): "canvasedit fill: error: -o/--output: not allowed with argument "
+                                                  "--in-place",
+    ("score",): "canvasedit score: error: the following arguments are required: file",
+    ("expand", "x.py", "--bogus"): "canvasedit expand: error: unrecognized arguments: --bogus",
+    ("--model",): "canvasedit: error: --model: expected one argument (see canvasedit --help)",
+}
+"""Bad command lines and how their one stderr line starts."""
+
+MORE_USAGE = [("bench", "--holes", "8,,32"), ("bench", "--sizes", ""), ("serve", "--host", "0.0.0.0", "--api-key", ""),
+              ("serve", "--max-body-bytes", "-5"), ("doctor", "--no-load", "--bogus")]
+"""Bad command lines whose one line is checked only by the shared assertion."""
+
+
 CASES: dict[str, Callable[[Case], list[str]]] = {
     # --- the document -------------------------------------------------------------------------
     "file missing": lambda c: c.fill("--hole", "1:1-1:1:2", file=c.tmp / "nope.py"),
@@ -303,6 +353,7 @@ CASES: dict[str, Callable[[Case], list[str]]] = {
     "usage doctor flag": lambda c: ["doctor", "--bogus"],
     "usage editor flag": lambda c: ["--bogus"],
     "usage editor two files": lambda c: [str(c.source), str(c.source)],
+    **{f"usage {' '.join(argv)}": lambda c, argv=argv: list(argv) for argv in [*USAGE, *MORE_USAGE]},
     # --- the editor's own start-up refusals ---------------------------------------------------
     "editor binary file": lambda c: [str(c.file("e.bin", b"\0\x01"))],
     "editor directory": lambda c: [str(c.folder("edir"))],
@@ -356,3 +407,12 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(name, capsys, monkeypa
 
 def test_the_list_is_long():
     assert len(CASES) >= 160
+
+
+@pytest.mark.parametrize("argv", list(USAGE), ids=" ".join)
+def test_a_bad_command_line_names_its_subcommand_and_the_flag(argv, capsys, monkeypatch):
+    monkeypatch.delenv("CANVASEDIT_API_KEY", raising=False)
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert (code, out, err.count("\n")) == (2, "", 1), err
+    assert err.startswith(USAGE[argv]), err

@@ -31,6 +31,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -167,37 +168,115 @@ def _row(r: dict, mode: str, base: dict | None) -> str:
             f"{r['tokens_per_s']:>8} {r['rows_per_step']:>9.0f} {agree:>6} {speed:>8} {later:>7} {r['peak_rss_mb']:>11}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="canvasedit bench", description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="tiny,bundled", help="tiny, 100m, 1b (random weights) and/or bundled")
-    p.add_argument("--sizes", default="256,1024,4096", help="document sizes in tokens (hole included)")
-    p.add_argument("--holes", default="8,32,128", help="hole sizes in tokens")
-    p.add_argument("--steps", type=int, default=0, help="denoising steps per fill (default: one per hole token)")
-    p.add_argument("--cached", default="dual", help="the cached mode to compare with exact ('dual')")
-    p.add_argument("--parallel", default="", help="thresholds to compare with one token per step, e.g. 0.9,0.7")
-    p.add_argument("--backends", default="native", help="native and/or gguf-TYPE (f32, f16, q8_0 …), comma-separated")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--threads", type=int, default=0, help="torch threads per run (default: as the editor chooses, half the cores)")
+def _integers(text: str) -> list[int]:
+    """``--sizes 256,1024``: positive integers, comma-separated."""
+    parts = text.split(",")
+    if not all(part.strip().isdecimal() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return [int(part) for part in parts]
+
+
+def _thresholds(text: str) -> list[float]:
+    """``--parallel 0.9,0.7``: confidence thresholds in (0, 1], comma-separated ("" for none)."""
+    if not text:
+        return []
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or not all(0 < v <= 1 for v in values):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected comma-separated thresholds in (0, 1], got {text!r}")
+    return values
+
+
+def _names(allowed: Callable[[str], bool], what: str) -> Callable[[str], list[str]]:
+    """A ``type=`` for a comma-separated list whose every item ``allowed`` accepts."""
+
+    def parse(text: str) -> list[str]:
+        names = text.split(",")
+        if not all(allowed(name) for name in names):
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}")
+        return names
+
+    return parse
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """A ``type=`` for an integer flag that must be at least ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value: int | None = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _backend_kinds() -> list[str]:
+    """``native``, and the model exported to GGUF in each type llama.cpp runs (``gguf-q8_0`` …)."""
+    from canvasedit.models.gguf_file import EXPORT_TYPES
+
+    return ["native", *(f"gguf-{t}" for t in EXPORT_TYPES)]
+
+
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``canvasedit bench``'s flags; every value is checked here, before any model is written or loaded."""
+    from canvasedit.params import CACHES
+
+    p = parser_class(prog="canvasedit bench", description=__doc__.splitlines()[0])
+    models = ", ".join([*MODELS, "bundled"])
+    p.add_argument("--models", default="tiny,bundled", help="tiny, 100m, 1b (random weights) and/or bundled",
+                   type=_names(lambda m: m in MODELS or m == "bundled", f"models out of {models}"))
+    p.add_argument("--sizes", default="256,1024,4096", type=_integers,
+                   help="document sizes in tokens (hole included)")
+    p.add_argument("--holes", default="8,32,128", type=_integers, help="hole sizes in tokens")
+    p.add_argument("--steps", type=_at_least(0), default=0,
+                   help="denoising steps per fill (default: one per hole token)")
+    p.add_argument("--cached", default="dual", choices=[c for c in CACHES if c != "exact"],
+                   help="the cached mode to compare with exact ('dual')")
+    p.add_argument("--parallel", default="", type=_thresholds,
+                   help="thresholds to compare with one token per step, e.g. 0.9,0.7")
+    kinds = _backend_kinds()
+    p.add_argument("--backends", default="native",
+                   type=_names(kinds.__contains__, f"backends out of {', '.join(kinds)}"),
+                   help="native and/or gguf-TYPE (f32, f16, q8_0 …), comma-separated")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=_at_least(0), default=0,
+                   help="torch threads per run (default: as the editor chooses, half the cores)")
     p.add_argument("--json", action="store_true", help="print one JSON list of every run instead of the table")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None, parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> int:
+    """Run the table; bad flags go to ``parser.error`` (the CLI's parser makes that one line and exit 2)."""
+    from canvasedit.engine.device import resolve_device
+    from canvasedit.engine.errors import BackendUnavailable
+
+    p = build_parser(parser_class)
     a = p.parse_args(argv)
     if a.one is not None:
         print(json.dumps(run_one(json.loads(a.one))))
         return 0
-    if a.device.startswith("cuda") and not torch.cuda.is_available():
-        print("canvasedit bench: error: --device cuda but CUDA is not available here", file=sys.stderr)
-        return 2
+    try:
+        resolve_device(a.device)
+    except BackendUnavailable as exc:
+        p.error(f"--device: {exc}")
     runs = []
     if not a.json:
         print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="canvasedit-bench-") as tmp:
-        for model in a.models.split(","):
-            for size in (int(s) for s in a.sizes.split(",")):
-                for hole in (int(h) for h in a.holes.split(",")):
+        for model in a.models:
+            for size in a.sizes:
+                for hole in a.holes:
                     if hole >= size:
                         continue
                     steps = a.steps or hole
-                    for kind in a.backends.split(","):
+                    for kind in a.backends:
                         base = {"model": model, "size": size, "hole": hole, "kind": kind, "device": a.device,
                                 "dir": tmp, "threads": a.threads, "layer": {"steps": steps, "cache": "exact", "block_length": 0}}
                         try:
@@ -208,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                         variants = [("exact", exact)]
                         modes = [{"cache": a.cached}] if kind == "native" else []
                         if a.parallel:
-                            modes = [{"threshold": float(t)} for t in a.parallel.split(",")]
+                            modes = [{"threshold": t} for t in a.parallel]
                         for layer in modes:
                             args = {**base, "layer": {**base["layer"], **layer}, "reference": exact["committed"]}
                             name = f"threshold {layer['threshold']}" if "threshold" in layer else layer["cache"]
@@ -223,4 +302,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -157,4 +157,11 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str], parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> None:
-    serve(build_parser(parser_class).parse_args(argv))
+    """Parse, check the settings as usage errors (``parser.error``: the CLI's parser makes them one line), serve."""
+    parser = build_parser(parser_class)
+    args = parser.parse_args(argv)
+    try:
+        check_args(args)
+    except ServeError as exc:
+        parser.error(str(exc))
+    serve(args)
