@@ -12,12 +12,17 @@ Everything the user does happens on ``EditorScreen``; the app only holds what al
 (settings, the engine) and asks before quitting with unsaved changes. The engine is one
 ``EngineService`` that loads, switches and closes the model and runs the fills, or, with
 ``[engine] url`` in config.toml or ``--engine URL``, a ``RemoteEngine`` with the same face: the
-editor never opens a backend or runs a fill by itself.
+editor never opens a backend or runs a fill by itself. The app closes the engine when it exits,
+however it exits; a backend handed to it (as the tests do) stays the caller's and is not freed.
+SIGTERM journals the unsaved buffer for crash recovery and exits with 143, the terminal restored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,9 @@ from canvasedit.config import ConfigError, Settings, load_settings
 from canvasedit.document import Document, DocumentError, load_document
 from canvasedit.ui.screens.confirm import ConfirmScreen
 from canvasedit.ui.screens.editor import EditorScreen
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+"""The editor's exit code after SIGTERM, as a shell reports a process that SIGTERM ended."""
 
 ModelOpener = Callable[[str | None, str], Any]
 """``(model name or path or None, device) -> Backend``; slow, so the engine calls it from a worker thread."""
@@ -76,6 +84,8 @@ class CanvasEditApp(App[int]):
         """A remote engine named on the command line; wins over ``settings.engine.url``."""
         self.engine: Any = self._local_engine(backend)
         """The ``EngineService`` (or, once loaded, the ``RemoteEngine``) every fill of the editor goes through."""
+        self.lent_backend = backend
+        """The backend the caller handed in: the caller's to free, so the engine is not closed over it on exit."""
         self.model_override = model
         """A model named on the command line; wins over ``settings.model.active``."""
         self.device_override = device
@@ -83,6 +93,10 @@ class CanvasEditApp(App[int]):
         self.cursor_blink = cursor_blink
         """Whether text cursors blink (tests turn it off for stable snapshots)."""
         self.startup_warning = startup_warning
+        self.kept_for_recovery = False
+        """Whether SIGTERM left the unsaved buffer in the recovery journal."""
+        self._sigterm_before: Any = None
+        """SIGTERM's handler before the app took it over (restored on exit); None while it has not."""
 
     def _local_engine(self, backend: Any = None) -> Any:
         from canvasedit.engine.service import EngineService  # no torch import: the opener loads it
@@ -99,6 +113,46 @@ class CanvasEditApp(App[int]):
         self.push_screen(EditorScreen(self.document, backend=self.engine.backend))
         if self.startup_warning:
             self.notify(self.startup_warning, severity="error", timeout=10)
+        self._take_sigterm()
+
+    def on_unmount(self) -> None:
+        """The app has exited (quit, SIGTERM or an error): give SIGTERM back, then close the engine."""
+        if self._sigterm_before is not None:
+            signal.signal(signal.SIGTERM, self._sigterm_before)
+            self._sigterm_before = None
+        self.close_engine()
+
+    def _take_sigterm(self) -> None:
+        """Handle SIGTERM on the event loop (``terminate``) while the app runs; Python sees signals only in the
+        main thread, so an app run elsewhere leaves them alone."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: loop.call_soon_threadsafe(self.terminate))
+        self._sigterm_before = signal.SIG_DFL if previous is None else previous
+
+    def terminate(self) -> None:
+        """SIGTERM: keep the unsaved buffer in the recovery journal, stop the fill, exit with ``EXIT_TERMINATED``.
+
+        Unlike a quit, the journal stays: opening the file again offers the text back.
+        """
+        editor = self.editor
+        if editor is not None:
+            editor.journal_now()
+            editor.cancel_fill()
+            self.kept_for_recovery = editor.dirty
+        self.exit(EXIT_TERMINATED, return_code=EXIT_TERMINATED)
+
+    def close_engine(self) -> None:
+        """Free the engine's model once its fill has stopped (the screens' workers are cancelled by now).
+
+        A backend the caller lent is left loaded; only its running fill is waited for.
+        """
+        engine = self.engine
+        if self.lent_backend is not None and engine.backend is self.lent_backend:
+            engine.wait_idle()
+            return
+        engine.close()
 
     @property
     def editor(self) -> EditorScreen | None:
@@ -235,4 +289,7 @@ def run_editor(path: Path | None, model: str | None = None, device: str = "auto"
         startup_warning=warning,
     )
     app.run()
+    if app.return_code == EXIT_TERMINATED:
+        kept = "; the unsaved changes are kept for recovery (open the file again)" if app.kept_for_recovery else ""
+        print(f"canvasedit: terminated{kept}", file=sys.stderr)
     return app.return_code or 0
