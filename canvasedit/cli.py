@@ -21,7 +21,8 @@ refills the fraction ``--revise-fraction`` the model finds least likely.
 Exit codes: 0 success, 2 bad input (unreadable file, bad hole, bad model, a file changed or
 read-only at save time) or any other failure, 130 interrupted (ctrl+c), 143 terminated (SIGTERM).
 Documents go to stdout; progress and errors to stderr, every error as one line
-(``CANVASEDIT_DEBUG=1`` prints the traceback too).
+(``CANVASEDIT_DEBUG=1`` prints the traceback too). A fill on a local model records its speed and the
+peak memory, as ``canvasedit models measure`` does, for ``models list`` and the models screen.
 """
 
 from __future__ import annotations
@@ -184,9 +185,46 @@ def local_engine(model, device: str):
     from canvasedit.engine.service import EngineService
 
     service = EngineService()
-    service.record_measurements = False  # a command's one fill is no measure of the model (models measure is)
+    service.record_measurements = False  # the service keys them by folder name; run_fill records by catalog name
     service.load(model, device)
     return service
+
+
+def measurement_name(spec: str | None, settings) -> str:
+    """The name ``models list`` shows a model's measurements under: its catalog entry's, else its path."""
+    from canvasedit.models import catalog
+
+    found = catalog.find(spec or catalog.DEFAULT_MODEL, settings)
+    return found[0].name if found is not None else str(catalog.resolve_model(spec, settings))
+
+
+def peak_memory(device: str) -> int:
+    """Bytes at the process's peak: CUDA's allocations on a GPU, else the resident set."""
+    import resource
+
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+def record_fill(name: str, backend, result) -> str | None:
+    """Remember a finished fill's speed and the peak memory under ``name``, as ``models measure`` does.
+
+    Returns why it could not be recorded instead of raising: the fill itself succeeded.
+    """
+    from canvasedit.models import store
+    from canvasedit.models.errors import ModelError
+
+    if result.tokens_committed == 0:
+        return None  # nothing was generated: no speed to speak of
+    try:
+        store.record_measurement(name, peak_memory(backend.device), result.tokens_per_second, backend.device,
+                                 backend.name)
+    except (ModelError, OSError) as exc:
+        return str(exc)
+    return None
 
 
 def suffix_note(backend) -> str | None:
@@ -208,6 +246,7 @@ def run_fill(argv: list[str]) -> int:
     from canvasedit.runtime import apply_threads
 
     written = False
+    measured_as = None  # the model's name for its measurements, for a fill on this machine
     try:
         settings = load_settings()
         if not args.file.exists():
@@ -228,7 +267,9 @@ def run_fill(argv: list[str]) -> int:
             engine = connect_for(args.engine or settings.engine.url, settings.engine, args.model)
             handle = engine.fill(doc.text, holes, settings.sampler, flag_layer(args))
         else:
-            engine = local_engine(args.model or settings.model.active or None, args.device or settings.model.device)
+            spec = args.model or settings.model.active or None
+            engine = local_engine(spec, args.device or settings.model.device)
+            measured_as = measurement_name(spec, settings)
             # a plain fill, an instruction or a length search
             handle = start_fill(engine, doc.text, holes, (settings.sampler, flag_layer(args)), args)
         backend = handle.backend
@@ -258,6 +299,9 @@ def run_fill(argv: list[str]) -> int:
         elif not (args.in_place or args.output):
             sys.stdout.write(result.text)
             sys.stdout.flush()
+        problem = record_fill(measured_as, backend, handle.result) if measured_as is not None else None
+        if problem is not None:
+            print(f"canvasedit: note: the fill's speed was not recorded: {problem}", file=sys.stderr)
         return EXIT_OK
     except (ModelError, EngineError, DocumentError, ConfigError, UsageError, ParamsError) as exc:
         return _fail(str(exc))

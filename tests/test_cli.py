@@ -105,7 +105,7 @@ def test_in_place_writes_atomically_and_keeps_crlf(capsys, tmp_path, tiny_model_
     assert code == 0 and out == ""
     data = path.read_bytes()
     assert data.startswith(b"first line\r\n") and data.endswith(b" line\r\nthird\r\n")
-    assert not list(tmp_path.glob("*.tmp*")) and len(list(tmp_path.iterdir())) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["canvasedit-home", "crlf.txt"]  # no temporary left
 
 
 def test_output_file(capsys, source, tmp_path, tiny_model_dir):
@@ -321,7 +321,7 @@ def test_stale_temporaries_beside_the_file_are_removed_by_the_next_fill(capsys, 
     code, _, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(tiny_model_dir),
                        "--steps", "2", "--in-place")
     assert code == 0, err
-    assert sorted(p.name for p in source.parent.iterdir()) == ["shapes.py"]
+    assert sorted(p.name for p in source.parent.iterdir()) == ["canvasedit-home", "shapes.py"]  # the home: measurements
 
 
 def test_sigterm_during_a_fill_stops_like_ctrl_c_and_leaves_the_file(tmp_path):
@@ -460,3 +460,37 @@ def test_export_gguf_gives_the_file_the_umask_mode_and_removes_a_killed_exports_
     assert code == 0, err
     assert (tmp_path / "m.gguf").stat().st_mode & 0o777 == 0o644  # was 0600, mkstemp's mode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.gguf"]
+
+
+# --- a fill is a measurement too --------------------------------------------------------------
+
+def test_a_fill_records_the_models_speed_and_memory_as_models_measure_does(capsys, source, tiny_model_dir):
+    from canvasedit.models.store import measurements
+
+    assert measurements() == {}
+    code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(tiny_model_dir),
+                         "--steps", "4")
+    assert code == 0 and err == "", err
+    seen = measurements()[str(tiny_model_dir)]  # a folder is measured under its path, an entry under its name
+    assert seen["tokens_per_s"] > 0 and seen["peak_bytes"] > 10_000_000
+    assert (seen["device"], seen["backend"]) == ("cpu", "native")
+
+
+def test_a_measurement_that_cannot_be_written_leaves_the_fill_a_success(capsys, source, tiny_model_dir):
+    from canvasedit import paths
+
+    (paths.data_dir() / "models" / "measurements.json").mkdir(parents=True)  # in the way of the file
+    code, out, err = run(capsys, "fill", str(source), "--hole", "6:12-6:31", "--model", str(tiny_model_dir),
+                         "--steps", "4")
+    assert code == 0 and out.startswith("import math\n")  # the document, filled
+    assert err.count("\n") == 1 and err.startswith("canvasedit: note: the fill's speed was not recorded:"), err
+
+
+def test_measurements_are_named_as_models_list_shows_them(tiny_model_dir):
+    from canvasedit.cli import measurement_name
+    from canvasedit.config import Settings
+
+    assert measurement_name(None, Settings()) == "canvasedit-tiny"  # the bundled default
+    assert measurement_name("canvasedit-tiny", Settings()) == "canvasedit-tiny"
+    assert measurement_name("llada-8b-instruct:Q4_K_M", Settings()) == "llada-8b-instruct"  # not pulled: named anyway
+    assert measurement_name(str(tiny_model_dir), Settings()) == str(tiny_model_dir)
