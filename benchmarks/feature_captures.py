@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from canvasedit.runtime import apply_threads  # noqa: E402  (torch is not imported yet)
+from canvasedit.runtime import apply_threads  # torch is not imported yet: apply_threads comes first
 
 SAMPLE = ROOT / "samples" / "example.py"
 
@@ -183,18 +183,16 @@ async def captures(args: argparse.Namespace, backend, folder: Path) -> list[tupl
 
         await timed(pilot, ("alt+i",), lambda: bool(app.screen.query("Toast")), "the editor's answer")
         await pilot.pause(0.3)
-        names = ", ".join(instruct_models())
-        out.append(("Instruction revise (alt+i)", f"{backend.model_name} has no chat template, so the editor says "
-                    f"so and names instruct models; the catalog's instruct models are {names}",
-                    screen_text(screen_cells(app))))
+        note = (f"{backend.model_name} has no chat template, so the editor says so and names instruct models; "
+                f"the catalog's instruct models are {', '.join(instruct_models())}")
+        out.append(("Instruction revise (alt+i)", note, screen_text(screen_cells(app))))
         app.clear_notifications()
 
         canvas.move_cursor(canvas.location_of(source.index("def read_stats")))
         took = await timed(pilot, ("alt+h",), lambda: screen.heatmap is not None, "the heatmap")
-        marked = len(screen.heatmap.marked)
-        out.append(("Suspicion heatmap (alt+h)", f"{marked} of {len(screen.heatmap.tokens)} tokens below "
-                    f"p={args.threshold:g}, the document scored in {took:.1f} s",
-                    screen_text(screen_cells(app), heat_mark)))
+        note = (f"{len(screen.heatmap.marked)} of {len(screen.heatmap.tokens)} tokens below p={args.threshold:g}, "
+                f"the document scored in {took:.1f} s")
+        out.append(("Suspicion heatmap (alt+h)", note, screen_text(screen_cells(app), heat_mark)))
         await pilot.press("escape")
 
         body = source.index("    ranked = sorted(")
@@ -221,8 +219,8 @@ async def captures(args: argparse.Namespace, backend, folder: Path) -> list[tupl
         await until(pilot, lambda: screen.backend is not None, "the model")
         took = await timed(pilot, ("alt+o",), lambda: screen.fill_state == "pending", "the outline's bodies")
         bodies = await on_results(pilot, app)
-        out.append(("Outline expand (alt+o)", f"read_stats and top_words cut to their docstrings; {bodies} "
-                    f"bodies written in one fill in {took:.1f} s", screen_text(screen_cells(app))))
+        note = f"read_stats and top_words cut to their docstrings; {bodies} bodies written in one fill in {took:.1f} s"
+        out.append(("Outline expand (alt+o)", note, screen_text(screen_cells(app))))
         await pilot.press("escape")
     return out
 
