@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from canvasedit.config import Settings
 from canvasedit.document import load_document
 from canvasedit.engine.canvas import CanvasLayout
+from canvasedit.engine.session import ExactSession
 from canvasedit.ui.app import CanvasEditApp
 
 SAMPLE = '''"""Shapes."""
@@ -60,6 +61,13 @@ class PacedBackend:
         self.calls += 1
         time.sleep(self.delay)
         return self._inner.logits(ids, rows)
+
+    def open_session(self, ids, params=None, window=None):
+        """Every pass through ``logits`` above (the inner backend's session would call its own)."""
+        return ExactSession(self)
+
+    def close(self) -> None:
+        """Nothing: the inner backend is the test session's shared model."""
 
 
 class ScriptedBackend:
