@@ -10,7 +10,7 @@ Knows nothing of Textual. The public API::
 from canvasedit.engine.backends import Backend, open_backend
 from canvasedit.engine.canvas import Hole
 from canvasedit.engine.errors import BackendUnavailable, BadHole, BadParams, ContextTooLong, EngineError
-from canvasedit.engine.fill import FillResult, FillRun, FilledHole, Piece, StepEvent, fill
+from canvasedit.engine.fill import FilledHole, FillResult, FillRun, Piece, StepEvent, fill
 from canvasedit.params import ParamsError, Remasking, SamplerParams, Schedule
 
 __all__ = [

@@ -95,16 +95,23 @@ class CanvasLayout:
     """The family reads token i's logits at position i−1, so no hole may start the canvas."""
     block_size: int = 0
     """Block-causal families: attention blocks of this many canvas positions, filled in order; 0 = bidirectional."""
+    blocks_from_hole: bool = False
+    """Block-causal: blocks are counted so that the first hole starts one, not from the canvas's start."""
 
     @property
     def sees_suffix(self) -> bool:
         """Whether a hole is filled seeing the text after it."""
         return self.block_size == 0
 
+    def block_offset(self, first_hole: int) -> int:
+        """What to add to a canvas position before dividing by ``block_size`` to get its block:
+        0, or the shift that makes ``first_hole`` the start of a block."""
+        return -first_hole % self.block_size if self.block_size and self.blocks_from_hole else 0
+
     @classmethod
     def of(cls, spec: FamilySpec, begin: int | None, finish: int | None, block_size: int = 0) -> CanvasLayout:
         return cls(begin=begin, begin_always=spec.begin_always, finish=finish, shifted=spec.shift_logits,
-                   block_size=block_size)
+                   block_size=block_size, blocks_from_hole=spec.blocks_from_hole)
 
 
 @dataclass(frozen=True)

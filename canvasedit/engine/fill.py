@@ -262,11 +262,12 @@ class FillRun:
             return stage_of
         sub = L if 0 < L <= block and block % L == 0 else block
         positions = torch.cat([torch.arange(s.start, s.stop) for s in self.canvas.spans])
-        inner = positions % block
+        counted = positions + self.backend.layout.block_offset(self.canvas.spans[0].start)
+        inner = counted % block
         part = inner // sub + 1
         if self.backend.layout.shifted:
             part = torch.where(inner == 0, 0, part)
-        key = (positions // block) * (block // sub + 1) + part
+        key = (counted // block) * (block // sub + 1) + part
         stage_of[positions] = torch.unique(key, return_inverse=True)[1]
         return stage_of
 

@@ -57,9 +57,10 @@ class ExactSession:
         pass
 
 
-def block_causal_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, block_size: int) -> torch.Tensor:
-    """``(1, 1, Q, K)`` bool: a query may attend to a key in its own block or an earlier one."""
-    return ((k_pos[None, :] // block_size) <= (q_pos[:, None] // block_size))[None, None]
+def block_causal_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, block_size: int, offset: int = 0) -> torch.Tensor:
+    """``(1, 1, Q, K)`` bool: a query may attend to a key in its own block or an earlier one; position
+    p lies in block ``(p + offset) // block_size``."""
+    return (((k_pos[None, :] + offset) // block_size) <= ((q_pos[:, None] + offset) // block_size))[None, None]
 
 
 class DualCacheSession:
@@ -138,11 +139,13 @@ class BlockCausalSession:
 
     ``model`` follows the ``Transformer`` contract (``hidden(ids, positions, mask, cache, store)``,
     ``lm_head``). ``shift``: the family reads token i's logits at position i−1 (Fast-dLLM v2).
+    ``offset``: position p lies in block ``(p + offset) // block_size`` (``CanvasLayout.block_offset``).
     """
 
-    def __init__(self, model: Any, block_size: int, shift: bool, device: torch.device) -> None:
+    def __init__(self, model: Any, block_size: int, shift: bool, device: torch.device, offset: int = 0) -> None:
         self.model = model
         self.block_size = block_size
+        self.offset = offset
         self.shift = shift
         self.device = device
         self.rows_computed = 0
@@ -152,10 +155,10 @@ class BlockCausalSession:
 
     @torch.inference_mode()
     def logits(self, ids: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        bs = self.block_size
+        bs, off = self.block_size, self.offset
         src = (rows - 1).clamp_min(0) if self.shift else rows  # the canvas rows whose outputs are read
-        start = int(src.min()) // bs * bs  # first block to compute: it holds a row asked for
-        end = min(len(ids), (int(src.max()) // bs + 1) * bs)  # later blocks are invisible to these rows
+        start = max(0, (int(src.min()) + off) // bs * bs - off)  # first block to compute: it holds a row asked for
+        end = min(len(ids), (int(src.max()) + off + bs) // bs * bs - off)  # later blocks are invisible to these rows
         cached = len(self._cached_ids)
         if cached > start or not torch.equal(self._cached_ids, ids[:cached]):
             self._cache, self._cached_ids, cached = KVCache(len(self.model.blocks)), ids[:0], 0
@@ -169,7 +172,7 @@ class BlockCausalSession:
     def _run(self, ids: torch.Tensor, lo: int, hi: int, store: bool) -> torch.Tensor:
         positions = torch.arange(lo, hi, device=self.device)
         keys = torch.arange(0, hi, device=self.device)
-        mask = block_causal_mask(positions, keys, self.block_size)
+        mask = block_causal_mask(positions, keys, self.block_size, self.offset)
         self.rows_computed += hi - lo
         return self.model.hidden(ids[lo:hi].to(self.device)[None], positions[None], mask, self._cache, store)
 

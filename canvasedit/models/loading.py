@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from canvasedit.models.errors import BadModelConfig, BadWeights, ModelNotFound
-from canvasedit.models.registry import resolve
+from canvasedit.models.registry import resolve, resolve_named
 from canvasedit.models.spec import ConfigReader, FamilySpec
 
 
@@ -252,11 +252,13 @@ def no_init() -> Iterator[None]:
 
 
 def load_model(
-    path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, family: str | None = None
 ) -> LoadedModel:
+    """``family``: the registry name a catalog entry gives the model, for a variant its config.json
+    cannot tell apart (a BD3LM-trained A2D model); None = decided by the config."""
     path = Path(path).expanduser()
     config = read_config(path)
-    spec = resolve(config)
+    spec = resolve(config) if not family else resolve_named(family, config)
     args = spec.args_from_config(ConfigReader(config, f"expected the fields of {spec.repos[0] if spec.repos else spec.title}"))
     with torch.device("meta"), no_init():
         model = spec.model_class(args)

@@ -7,6 +7,7 @@ costs nothing. Add a row here *and* a tiny real-layout fixture in ``tests/famili
 new family; built-in families are rows like any other, so the shape leaves room for plugins.
 
     spec = resolve(json.load(open("config.json")))      # or UnsupportedArchitecture naming every family
+    spec = resolve_named("a2d-bd3lm", config)           # the family a catalog entry names, checked
     spec = resolve_gguf("dream")
 """
 
@@ -59,7 +60,7 @@ def supported() -> str:
 def resolve(config: Mapping[str, Any]) -> FamilySpec:
     """The family of a ``config.json``, asked of each spec in turn (never decided by folder name)."""
     for spec in families():
-        if spec.matches(config):
+        if spec.detect and spec.matches(config):
             return spec
     names = architectures(config)
     found = ", ".join(names) if names else "no 'architectures' entry"
@@ -67,6 +68,15 @@ def resolve(config: Mapping[str, Any]) -> FamilySpec:
     if isinstance(model_type, str):
         found += f" (model_type {model_type!r})"
     raise UnsupportedArchitecture(f"unsupported model architecture: found {found}; CanvasEdit runs {supported()}")
+
+
+def resolve_named(name: str, config: Mapping[str, Any]) -> FamilySpec:
+    """Family ``name`` (a catalog or config.toml entry's), checked against the ``config.json`` it is to read."""
+    spec = family(name)
+    if not spec.matches(config):
+        found = resolve(config).title
+        raise UnsupportedArchitecture(f"the model is listed as {spec.title} but its config.json is a {found} model's")
+    return spec
 
 
 def resolve_gguf(arch: str) -> FamilySpec:

@@ -142,6 +142,12 @@ class FamilySpec:
     block_size_keys: tuple[str, ...] = ()
     """``config.json`` keys holding a block-causal family's block size (``block_size``, ``bd_size``)."""
     default_block_size: int = 0
+    blocks_from_hole: bool = False
+    """Block-causal: count attention blocks so that the first hole starts one (dllm's BD3LMSampler
+    left-pads the prompt to whole blocks); otherwise they are counted from the canvas's first position."""
+    detect: bool = True
+    """Whether ``resolve`` may choose this family from ``config.json`` alone; False for a variant whose
+    config is another family's (a BD3LM-trained A2D model), which a catalog or config.toml entry names."""
     begin: TokenRule | None = None
     """A token the canvas starts with when its window starts at the document's start (BOS, [CLS])."""
     begin_always: bool = False

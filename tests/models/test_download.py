@@ -534,3 +534,21 @@ def test_a_gguf_file_name_gives_its_quantization(filename, quant):
     from canvasedit.models import hub
 
     assert hub.quant_name(filename) == quant
+
+
+def test_an_entry_of_the_bd3lm_variant_loads_its_pull_block_causal(hub, tmp_path):
+    """A BD3LM-trained A2D repository has the MDLM conversion's config.json: the entry's family decides."""
+    from canvasedit.engine import open_backend
+    from tests.families import make_a2d
+
+    folder = make_a2d(tmp_path / "a2d")
+    rows = (("bd3lm", "a2d-bd3lm", 32), ("mdlm", "a2d", 0))
+    for name, family, _ in rows:
+        hub.add_repo(f"test-org/tiny-{name}", folder)
+    save_settings(Settings(models={name: {"repo": f"test-org/tiny-{name}", "family": family, "params": 60_000}
+                                   for name, family, _ in rows}))
+    for name, family, block in rows:
+        download.pull(CatalogEntry(name=name, family=family, repo=f"test-org/tiny-{name}", params=60_000, user=True))
+        backend = open_backend(resolve_model(name), device="cpu")
+        assert (backend.model_name, backend.layout.block_size, backend.layout.sees_suffix) == (name, block, not block)
+        backend.close()

@@ -21,6 +21,7 @@ import torch
 
 from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.errors import BackendUnavailable
+from canvasedit.models.errors import UnsupportedArchitecture
 from canvasedit.runtime import missing_extra
 
 
@@ -74,6 +75,9 @@ def open_backend(
     model pulled for a catalog entry, that entry's recipe and name are used.
     """
     path = Path(model).expanduser()
+    from canvasedit.models import catalog
+
+    entry = catalog.entry_of(path) if recipe is None else None
     if kind == "gguf" or (kind == "auto" and path.suffix.lower() == ".gguf"):
         try:
             from canvasedit.engine.backends.gguf import GGUFBackend
@@ -89,13 +93,24 @@ def open_backend(
     else:
         from canvasedit.engine.backends.native import NativeBackend
 
-        backend = NativeBackend.load(path, device=device)
-    from canvasedit.models import catalog
-
-    entry = catalog.entry_of(path) if recipe is None else None
+        # The entry's family decides only for a variant config.json cannot tell apart (a BD3LM A2D model).
+        backend = NativeBackend.load(path, device=device, family=_variant(entry))
     if entry is not None:
         recipe = entry.recipe
         backend.model_name = entry.name  # not the snapshot's commit hash
     if recipe:
         backend.recipe = {**backend.recipe, **recipe}  # the family's recipe, overridden by the entry's
     return backend
+
+
+def _variant(entry: Any) -> str | None:
+    """The family a catalog entry names when it is one ``resolve`` never picks from a config alone."""
+    if entry is None or not entry.family:
+        return None
+    from canvasedit.models import registry
+
+    try:
+        spec = registry.family(entry.family)
+    except UnsupportedArchitecture:
+        return None  # an entry of a family this version lacks: the config decides, and names what it runs
+    return spec.name if not spec.detect else None

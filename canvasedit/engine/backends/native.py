@@ -14,8 +14,8 @@ import torch
 from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.device import resolve_device
 from canvasedit.engine.session import BlockCausalSession, DualCacheSession, ExactSession, Session
-from canvasedit.params import Cache, SamplerParams
 from canvasedit.models.loading import LoadedModel, load_model
+from canvasedit.params import Cache, SamplerParams
 
 
 class NativeBackend:
@@ -63,16 +63,19 @@ class NativeBackend:
         """
         block = self.layout.block_size
         if block:
-            return BlockCausalSession(self.model, block, self.shift_logits, self._torch_device)
+            first = int(window.nonzero()[0]) if window is not None and bool(window.any()) else 0
+            return BlockCausalSession(self.model, block, self.shift_logits, self._torch_device,
+                                      self.layout.block_offset(first))
         if params is not None and params.cache is Cache.DUAL and window is not None:
             return DualCacheSession(self.model, window, params.cache_band, params.cache_refresh, self.shift_logits,
                                     self._torch_device)
         return ExactSession(self)
 
     @classmethod
-    def load(cls, path: Path, device: str = "auto") -> NativeBackend:
+    def load(cls, path: Path, device: str = "auto", family: str | None = None) -> NativeBackend:
+        """``family``: the registry name a catalog entry gives the model (see ``load_model``)."""
         dev, dtype = resolve_device(device)
-        return cls(load_model(path, device=dev, dtype=dtype), dev)
+        return cls(load_model(path, device=dev, dtype=dtype, family=family), dev)
 
     def close(self) -> None:
         """Drop the weights; CUDA's cached blocks are returned to the device."""
