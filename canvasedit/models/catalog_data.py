@@ -155,8 +155,11 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         description="LLaDA-MoE 7B with ~1B active parameters per token: 7B of memory, much less compute.",
         recipe={},
         download_bytes=int(14.7 * GB),
-        verified="config and tensor layout from one third-party port guide (~14.7 GB BF16, 3 shards); "
-                 "hub files, licence and revision not read",
+        verified="config and tensor layout from a port guide that quotes the hub's config.json and modeling "
+                 "code (~14.7 GB BF16, 3 shards), cross-checked against llama.cpp's converter (architectures, "
+                 "mask 156895, non-causal, no shift, expert_intermediate_size) and two inference engines' "
+                 "ports (softmax top-8 of 64 experts, norm_topk_prob false, no shared expert); hub files, "
+                 "licence and revision not read",
     ),
     # ------------------------------------------------------------------ Dream 7B family
     CatalogEntry(
