@@ -83,6 +83,9 @@ class EditorSettings:
     """The heatmap marks tokens the model finds less likely than this, in place (as ``canvasedit score``)."""
     length_search: bool = False
     """Fill each hole at several lengths around its own and keep the fill the model scores best (slower)."""
+    scrollbar: bool = False
+    """A vertical scrollbar beside the text. Off by default: redrawing it is a quarter of what scrolling
+    a page costs, and the status bar shows the cursor's line of the total."""
 
     def __post_init__(self) -> None:
         _check_types(self)

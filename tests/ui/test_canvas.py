@@ -160,3 +160,21 @@ async def test_the_editor_exempts_what_it_has_loaded_from_garbage_collection(mak
         canvas = app.screen.canvas
         assert not any(o is canvas for o in gc.get_objects())  # frozen: full collections no longer walk it
     gc.unfreeze()
+
+
+async def test_the_vertical_scrollbar_is_off_unless_asked_for_and_the_status_gives_the_line_of_the_total(
+        make_app, tmp_path: Path) -> None:
+    from canvasedit.config import EditorSettings, Settings
+
+    path = tmp_path / "long.py"
+    path.write_text("".join(CHUNK.format(i=i) for i in range(200)), encoding="utf-8")
+    for wanted in (False, True):
+        app = make_app(path, settings=Settings(editor=EditorSettings(scrollbar=wanted)))
+        async with app.run_test(size=(100, 30)) as pilot:
+            canvas = app.screen.canvas
+            await pilot.press("pagedown")
+            await pilot.pause()
+            assert canvas.scrollbars_enabled[0] and canvas.scroll_y > 0  # it scrolls either way
+            assert (canvas.vertical_scrollbar.size.width > 0) is wanted
+            row = canvas.cursor_location[0]
+            assert app.screen.status._parts["position"].startswith(f"Ln {row + 1}/{canvas.document.line_count}, Col 1")

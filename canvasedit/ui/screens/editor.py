@@ -222,6 +222,8 @@ class EditorScreen(RecoveryControl, NavCommands, FeatureCommands, HoleCommands, 
         except LanguageDoesNotExist:
             canvas.language = None
         canvas.soft_wrap = kind.prose and self.settings.editor.soft_wrap_prose
+        if not self.settings.editor.scrollbar:
+            canvas.styles.scrollbar_size_vertical = 0
 
     def _configure_vim(self) -> None:
         if not self.settings.editor.vim:
@@ -260,7 +262,8 @@ class EditorScreen(RecoveryControl, NavCommands, FeatureCommands, HoleCommands, 
         row, column = self.canvas.cursor_location
         selected = self.selection_size()
         self.status.set_position(
-            f"Ln {row + 1}, Col {column + 1}" + (f" · {selected}" if selected else "") + self.length_note()
+            f"Ln {row + 1}/{self.canvas.document.line_count}, Col {column + 1}" + (f" · {selected}" if selected else "")
+            + self.length_note()
         )
 
     def watch_dirty(self) -> None:
