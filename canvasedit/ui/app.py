@@ -14,7 +14,8 @@ Everything the user does happens on ``EditorScreen``; the app only holds what al
 ``[engine] url`` in config.toml or ``--engine URL``, a ``RemoteEngine`` with the same face: the
 editor never opens a backend or runs a fill by itself. The app closes the engine when it exits,
 however it exits; a backend handed to it (as the tests do) stays the caller's and is not freed.
-SIGTERM journals the unsaved buffer for crash recovery and exits with 143, the terminal restored.
+SIGTERM journals the unsaved buffer for crash recovery and exits with 143, the terminal restored;
+SIGHUP (the terminal closed) does the same and exits with 129.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from canvasedit.ui.screens.editor import EditorScreen
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
 """The editor's exit code after SIGTERM, as a shell reports a process that SIGTERM ended."""
+EXIT_HANGUP = 128 + getattr(signal, "SIGHUP", 1)
+"""After SIGHUP (the terminal window closed)."""
 
 ModelOpener = Callable[[str | None, str], Any]
 """``(model name or path or None, device) -> Backend``; slow, so the engine calls it from a worker thread."""
@@ -94,9 +97,9 @@ class CanvasEditApp(App[int]):
         """Whether text cursors blink (tests turn it off for stable snapshots)."""
         self.startup_warning = startup_warning
         self.kept_for_recovery = False
-        """Whether SIGTERM left the unsaved buffer in the recovery journal."""
-        self._sigterm_before: Any = None
-        """SIGTERM's handler before the app took it over (restored on exit); None while it has not."""
+        """Whether SIGTERM (or SIGHUP) left the unsaved buffer in the recovery journal."""
+        self._signals_before: dict[int, Any] = {}
+        """SIGTERM's and SIGHUP's handlers before the app took them over (restored on exit)."""
 
     def _local_engine(self, backend: Any = None) -> Any:
         from canvasedit.engine.service import EngineService  # no torch import: the opener loads it
@@ -116,23 +119,27 @@ class CanvasEditApp(App[int]):
         self._take_sigterm()
 
     def on_unmount(self) -> None:
-        """The app has exited (quit, SIGTERM or an error): give SIGTERM back, then close the engine."""
-        if self._sigterm_before is not None:
-            signal.signal(signal.SIGTERM, self._sigterm_before)
-            self._sigterm_before = None
+        """The app has exited (quit, SIGTERM or an error): give the signals back, then close the engine."""
+        for signum, before in self._signals_before.items():
+            signal.signal(signum, before)
+        self._signals_before = {}
         self.close_engine()
 
     def _take_sigterm(self) -> None:
-        """Handle SIGTERM on the event loop (``terminate``) while the app runs; Python sees signals only in the
-        main thread, so an app run elsewhere leaves them alone."""
+        """Handle SIGTERM, and SIGHUP (the terminal window closed), on the event loop (``terminate``) while
+        the app runs; Python sees signals only in the main thread, so an app run elsewhere leaves them alone."""
         if threading.current_thread() is not threading.main_thread():
             return
         loop = asyncio.get_running_loop()
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: loop.call_soon_threadsafe(self.terminate))
-        self._sigterm_before = signal.SIG_DFL if previous is None else previous
+        for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if signum is None:
+                continue  # Windows has no SIGHUP
+            previous = signal.signal(signum, lambda got, frame: loop.call_soon_threadsafe(self.terminate, got))
+            self._signals_before[signum] = signal.SIG_DFL if previous is None else previous
 
-    def terminate(self) -> None:
-        """SIGTERM: keep the unsaved buffer in the recovery journal, stop the fill, exit with ``EXIT_TERMINATED``.
+    def terminate(self, signum: int = signal.SIGTERM) -> None:
+        """SIGTERM or SIGHUP: keep the unsaved buffer in the recovery journal, stop the fill, exit with
+        128 + the signal's number (``EXIT_TERMINATED`` for SIGTERM), as a shell reports it.
 
         Unlike a quit, the journal stays: opening the file again offers the text back.
         """
@@ -141,7 +148,8 @@ class CanvasEditApp(App[int]):
             editor.journal_now()
             editor.cancel_fill()
             self.kept_for_recovery = editor.dirty
-        self.exit(EXIT_TERMINATED, return_code=EXIT_TERMINATED)
+        code = 128 + int(signum)
+        self.exit(code, return_code=code)
 
     def close_engine(self) -> None:
         """Free the engine's model once its fill has stopped (the screens' workers are cancelled by now).
@@ -289,7 +297,8 @@ def run_editor(path: Path | None, model: str | None = None, device: str = "auto"
         startup_warning=warning,
     )
     app.run()
-    if app.return_code == EXIT_TERMINATED:
+    if app.return_code in (EXIT_TERMINATED, EXIT_HANGUP):
         kept = "; the unsaved changes are kept for recovery (open the file again)" if app.kept_for_recovery else ""
-        print(f"canvasedit: terminated{kept}", file=sys.stderr)
+        what = "terminated" if app.return_code == EXIT_TERMINATED else "the terminal closed"
+        print(f"canvasedit: {what}{kept}", file=sys.stderr)
     return app.return_code or 0

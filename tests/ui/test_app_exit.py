@@ -1,7 +1,7 @@
-"""How the editor ends: it closes its engine on exit, and SIGTERM keeps the unsaved buffer for recovery.
+"""How the editor ends: it closes its engine on exit, and SIGTERM or SIGHUP keeps the unsaved buffer for recovery.
 
 The engine tests run the app under Pilot with a backend that counts its ``close`` calls; the
-SIGTERM test starts the real ``canvasedit FILE`` on a pseudo-terminal, types, and terminates it.
+SIGTERM and SIGHUP tests start the real ``canvasedit FILE`` on a pseudo-terminal, type, and signal it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import os
 import signal
 import time
 from pathlib import Path
+
+import pytest
 
 from canvasedit.document import load_document
 from canvasedit.ui.app import EXIT_TERMINATED, CanvasEditApp
@@ -91,8 +93,9 @@ async def test_terminate_journals_the_unsaved_buffer_and_exits_143(make_app, sam
     assert sample_path.read_text(encoding="utf-8") == SAMPLE
 
 
-def test_sigterm_to_the_running_editor_keeps_the_typed_text_and_restores_the_terminal(
-    sample_path: Path, canvasedit_home: Path
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_or_sighup_to_the_running_editor_keeps_the_typed_text_and_restores_the_terminal(
+    sample_path: Path, canvasedit_home: Path, signum: int, code: int
 ) -> None:
     process, master, output = _run_editor_in_a_terminal(sample_path, canvasedit_home)
     journal = Journal.for_path(sample_path)
@@ -101,8 +104,8 @@ def test_sigterm_to_the_running_editor_keeps_the_typed_text_and_restores_the_ter
         time.sleep(1.0)  # let it settle, then type as a user would
         os.write(master, b"# terminated")
         _wait_for(lambda: b"terminated" in b"".join(output), 30, "the typed text to be drawn")
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=60)
+        process.send_signal(signum)
+        got = process.wait(timeout=60)
         _wait_for(lambda: b"kept for recovery" in b"".join(output), 10, "the last line")
     finally:
         if process.poll() is None:
@@ -110,7 +113,7 @@ def test_sigterm_to_the_running_editor_keeps_the_typed_text_and_restores_the_ter
             process.wait(timeout=30)
         os.close(master)
     shown = b"".join(output)
-    assert code == 143, shown[-2000:]
+    assert got == code, shown[-2000:]
     assert b"Traceback" not in shown
     end = shown.rindex(b"\x1b[?1049l")  # the terminal left the editor's screen, cursor shown again
     assert b"\x1b[?25h" in shown[end:]
