@@ -198,22 +198,12 @@ def measurement_name(spec: str | None, settings) -> str:
     return found[0].name if found is not None else str(catalog.resolve_model(spec, settings))
 
 
-def peak_memory(device: str) -> int:
-    """Bytes at the process's peak: CUDA's allocations on a GPU, else the resident set."""
-    import resource
-
-    if device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.max_memory_allocated()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-
-
 def record_fill(name: str, backend, result) -> str | None:
     """Remember a finished fill's speed and the peak memory under ``name``, as ``models measure`` does.
 
     Returns why it could not be recorded instead of raising: the fill itself succeeded.
     """
+    from canvasedit.engine.service import peak_memory
     from canvasedit.models import store
     from canvasedit.models.errors import ModelError
 

@@ -105,6 +105,16 @@ def answer_length(backend: Backend, selection: str) -> int:
     return n + max(MIN_MARGIN, math.ceil(MARGIN_SHARE * n))
 
 
+def check_request(text: str, start: int, end: int, instruction: str, length: int | None) -> None:
+    """Raise ``BadInstruction`` / ``BadHole`` for an empty instruction, a range outside ``text`` or no room."""
+    if not instruction.strip():
+        raise BadInstruction("the instruction is empty: say what to do with the selection")
+    if not 0 <= start <= end <= len(text):
+        raise BadHole(f"selection {start}-{end} lies outside the document (0-{len(text)} characters)")
+    if length is not None and length < 1:
+        raise BadHole(f"the answer needs room for at least 1 token, got {length}")
+
+
 def instruct(
     text: str,
     start: int,
@@ -120,12 +130,7 @@ def instruct(
     empty instruction, a range outside the text, a model without a chat template, or a prompt and
     answer longer than the model reads.
     """
-    if not instruction.strip():
-        raise BadInstruction("the instruction is empty: say what to do with the selection")
-    if not 0 <= start <= end <= len(text):
-        raise BadHole(f"selection {start}-{end} lies outside the document (0-{len(text)} characters)")
-    if length is not None and length < 1:
-        raise BadHole(f"the answer needs room for at least 1 token, got {length}")
+    check_request(text, start, end, instruction, length)
     selection = text[start:end]
     message = instruction_message(instruction, selection)
     prompt = chat_prompt_ids(backend, [{"role": "user", "content": message}])

@@ -284,15 +284,10 @@ class RemoteEngine:
     def instruct(self, text: str, start: int, end: int, instruction: str, *layers: Mapping[str, Any] | None,
                  params: SamplerParams | None = None, length: int | None = None) -> RemoteHandle:
         """A handle for rewriting ``text[start:end]`` as ``instruction`` asks (``POST /v1/instruct``)."""
-        from canvasedit.engine.instruct import BadInstruction
+        from canvasedit.engine.instruct import check_request
 
         backend = self._diffusion("following an instruction")
-        if not instruction.strip():
-            raise BadInstruction("the instruction is empty: say what to do with the selection")
-        if not 0 <= start <= end <= len(text):
-            raise BadHole(f"selection {start}-{end} lies outside the document (0-{len(text)} characters)")
-        if length is not None and length < 1:
-            raise BadHole(f"the answer needs room for at least 1 token, got {length}")
+        check_request(text, start, end, instruction, length)
         layer = self._layer(backend, layers, params)
         body = self._request(backend, text, layer, start=start, end=end, instruction=instruction, length=length)
         return RemoteHandle(self, backend, text, [Hole(start, end, length)], layer, self._next_id(),

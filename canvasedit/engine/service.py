@@ -21,6 +21,7 @@ the remote engine)::
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -269,22 +270,27 @@ class EventSource:
 
 def _record(backend: Backend, result: FillResult) -> None:
     """The model's peak memory and speed on this machine, kept for ``models list`` and the models screen."""
-    import resource
-
     from canvasedit.models.errors import ModelError
     from canvasedit.models.store import record_measurement
 
     if result.tokens_committed == 0:
         return
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if backend.device.startswith("cuda"):
-        import torch
-
-        peak = torch.cuda.max_memory_allocated()
     try:
-        record_measurement(backend.model_name, peak, result.tokens_per_second, backend.device, backend.name)
+        record_measurement(backend.model_name, peak_memory(backend.device), result.tokens_per_second,
+                           backend.device, backend.name)
     except ModelError:
         pass  # an unwritable state folder must not turn a finished fill into a failed one; the fill stands
+
+
+def peak_memory(device: str) -> int:
+    """Bytes at the process's peak: CUDA's allocations on a GPU, else the resident set."""
+    import resource
+
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
 
 
 def _close(backend: Backend) -> None:
