@@ -423,7 +423,8 @@ def test_hole_parser_gives_line_col_offsets_or_one_usage_error(text, hole_specs)
         return
     index = LineIndex(text)
     for hole, spec in zip(holes, hole_specs):
-        m = re.fullmatch(r"([0-9]+):([0-9]+)-([0-9]+):([0-9]+)(?::([0-9]+))?", spec)
+        # parse_holes strips the spaces around a spec (a shell-quoted list may carry them)
+        m = re.fullmatch(r"([0-9]+):([0-9]+)-([0-9]+):([0-9]+)(?::([0-9]+))?", spec.strip())
         assert m is not None, spec
         l1, c1, l2, c2 = (int(g) for g in m.groups()[:4])
         assert (hole.start, hole.end) == (index.offset(l1, c1), index.offset(l2, c2))
