@@ -102,10 +102,13 @@ def has_grammar(language: str | None) -> bool:
     return language is not None and _language(language) is not None
 
 
-def syntax_tree_for(text: str, language: str | None) -> SyntaxTree | None:
-    """A parsed ``SyntaxTree``, or None when ``language`` is None or has no installed grammar."""
+def syntax_tree_for(text: str, language: str | None, parsed: tree_sitter.Tree | None = None) -> SyntaxTree | None:
+    """A parsed ``SyntaxTree``, or None when ``language`` is None or has no installed grammar.
+
+    ``parsed``: a tree of exactly ``text`` in ``language`` that is already at hand (not parsed again).
+    """
     grammar = _language(language) if language else None
-    return SyntaxTree(text, grammar, language) if grammar is not None else None
+    return SyntaxTree(text, grammar, language, parsed) if grammar is not None else None
 
 
 @dataclass(frozen=True)
@@ -166,16 +169,23 @@ class SyntaxTree:
     """A parsed text in one language; build it with ``syntax_tree_for``.
 
     The tree is a snapshot: rebuild it after the text changes (parsing is fast, and grow/shrink
-    only needs it when the user asks).
+    only needs it when the user asks). ``parsed`` is a tree already parsed from exactly ``text``
+    (an editor's incrementally kept one, copied): it is used instead of parsing again.
     """
 
-    def __init__(self, text: str, grammar: tree_sitter.Language, language: str | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        grammar: tree_sitter.Language,
+        language: str | None = None,
+        parsed: tree_sitter.Tree | None = None,
+    ) -> None:
         self.text = text
         """The text that was parsed."""
         self.language = language
         """The language name, such as ``python``."""
         self._offsets = Utf8Offsets(text)
-        self._tree = tree_sitter.Parser(grammar).parse(_encode(text))
+        self._tree = parsed if parsed is not None else tree_sitter.Parser(grammar).parse(_encode(text))
 
     @property
     def has_errors(self) -> bool:

@@ -149,6 +149,44 @@ async def test_the_next_page_is_drawn_ahead_while_no_key_waits(make_app, tmp_pat
         assert canvas.get_line(canvas.cursor_location[0]).plain == canvas.document[canvas.cursor_location[0]]
 
 
+async def test_growing_on_a_long_file_after_typing_selects_nodes_of_the_text_as_it_is_now(make_app, tmp_path: Path) -> None:
+    from canvasedit.syntax import syntax_tree_for
+
+    path = tmp_path / "long.py"
+    path.write_text("".join(CHUNK.format(i=i) for i in range(FULL_HIGHLIGHT_LINES)), encoding="utf-8")
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        canvas = app.screen.canvas
+        assert canvas.document.defer_parse  # edits only move the tree's nodes until typing pauses
+        row = 3 * 1000 + 1  # "    return x + 1000  # comment"
+        canvas.move_cursor((row, len("    return x + 1000")))
+        await pilot.press("space", "*", "space", "y", "y", "left")  # x + 1000 * y|y
+        assert canvas.document.stale
+        parses: list[str] = []
+        import tree_sitter
+
+        parse = tree_sitter.Parser.parse
+        tree_sitter.Parser.parse = lambda self, *a, **k: (
+            parses.append("incremental" if len(a) > 1 or "old_tree" in k else "fresh"),
+            parse(self, *a, **k),
+        )[1]
+        try:
+            await pilot.press("alt+up")
+        finally:
+            tree_sitter.Parser.parse = parse
+        assert parses == ["incremental"]  # one incremental parse from the editor's tree, no fresh one
+        assert canvas.document.stale  # the highlighter's tree and colours wait for typing to pause
+        fresh = syntax_tree_for(canvas.text, "python")
+        cursor = canvas.offset_of((row, len("    return x + 1000 * y")))
+        want = fresh.grow_node(cursor, cursor)
+        assert canvas.selection_offsets() == want.range
+        assert canvas.text[slice(*want.range)] == "yy"
+        await pilot.press("alt+up")
+        assert canvas.text[slice(*canvas.selection_offsets())] == "1000 * yy"
+        await pilot.press("alt+up")
+        assert canvas.text[slice(*canvas.selection_offsets())] == "x + 1000 * yy"
+
+
 async def test_the_editor_exempts_what_it_has_loaded_from_garbage_collection(make_app, sample_path: Path) -> None:
     import gc
 
