@@ -180,3 +180,14 @@ def test_an_unsupported_architecture_is_refused_before_llama_cpp(tmp_path):
     w.close()
     with pytest.raises(UnsupportedArchitecture):
         open_backend(path)
+
+
+def test_builds_that_run_matmuls_on_amx_tiles_load_without_repacked_weights():
+    from types import SimpleNamespace
+
+    from canvasedit.engine.backends.gguf import _has_amx
+
+    # llama.cpp's AMX matmul crashes the process on q8_0 / q4_0 (this suite's q8_0 test did, on such a CPU).
+    amx = SimpleNamespace(llama_print_system_info=lambda: b"CPU : AVX512 = 1 | AMX_INT8 = 1 | REPACK = 1 |")
+    plain = SimpleNamespace(llama_print_system_info=lambda: b"CPU : AVX2 = 1 | REPACK = 1 |")
+    assert _has_amx(amx) and not _has_amx(plain)

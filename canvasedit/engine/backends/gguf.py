@@ -38,6 +38,16 @@ DEFAULT_MAX_CONTEXT = 4096
 """Longest canvas a GGUF context is sized for, unless the model was trained on less."""
 
 
+def _has_amx(lib: Any) -> bool:
+    """Whether this llama.cpp build runs quantized matmuls on Intel AMX tiles (Sapphire Rapids and later).
+
+    Its AMX path crashes the process (SIGSEGV in ``ggml_backend_amx_mul_mat``, llama.cpp issue 20824)
+    on the first q8_0 / q4_0 decode on such machines, so there the weights are not repacked into the
+    extra buffer types (AMX and the CPU repack); every other machine keeps them.
+    """
+    return b"AMX_INT8 = 1" in (lib.llama_print_system_info() or b"")
+
+
 def _llama() -> Any:
     """Import llama_cpp once, silence its log (kept for error messages) and initialise its backend."""
     global _LLAMA, _LOG_CALLBACK
@@ -97,7 +107,9 @@ class GGUFBackend:
         self.shift_logits = info.shift_logits
         self._model = self._ctx = self._batch = None
         _LOG_LINES.clear()
-        model = lib.llama_model_load_from_file(str(info.path).encode(), lib.llama_model_default_params())
+        model_params = lib.llama_model_default_params()
+        model_params.use_extra_bufts = not _has_amx(lib)
+        model = lib.llama_model_load_from_file(str(info.path).encode(), model_params)
         if not model:
             raise BadWeights(f"llama.cpp could not load {info.path.name}: {_last_log_error()}")
         self._model = model
