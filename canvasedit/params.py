@@ -62,6 +62,18 @@ class Cache(enum.Enum):
     DUAL = "dual"
     """The holes' rows only, attending to the rest of the canvas's keys and values computed once and
     refreshed on a schedule (Fast-dLLM's dual cache): approximate for bidirectional models."""
+    AUTO = "auto"
+    """Dual for a fill whose holes hold at most ``AUTO_DUAL_TOKENS`` tokens, exact for longer ones: the
+    share where the bundled model's dual fills measured the same tokens as exact (README, "Speed")."""
+
+
+AUTO_DUAL_TOKENS = 32
+"""With ``cache = "auto"``: the most hole tokens a fill may have and still use the dual cache."""
+
+
+def uses_dual_cache(cache: Cache, hole_tokens: int) -> bool:
+    """Whether a fill of ``hole_tokens`` masked tokens in all runs on the dual cache with this setting."""
+    return cache is Cache.DUAL or (cache is Cache.AUTO and hole_tokens <= AUTO_DUAL_TOKENS)
 
 
 ALGORITHMS = tuple(r.value for r in Remasking)
@@ -96,7 +108,8 @@ class SamplerParams:
     max_revisions: int = 1
     """How often one position may be re-masked, so revision always ends."""
     cache: Cache = Cache.EXACT
-    """exact: every step reads the whole canvas; dual: only the holes, against cached context (faster)."""
+    """exact: every step reads the whole canvas; dual: only the holes, against cached context (faster);
+    auto: dual for holes of up to 32 tokens in all, exact for longer ones."""
     cache_refresh: int = 0
     """With the dual cache: recompute the whole canvas every this many steps; 0 = only when a new block starts."""
     cache_band: int = 0

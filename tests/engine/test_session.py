@@ -1,6 +1,8 @@
 """The dual-cache session (holes recomputed against cached context) against the exact one, and the
 context budget."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -87,3 +89,40 @@ def test_context_budget_caps_the_document_around_the_holes(tiny_backend):
     assert left + right == 40 and left > 0 and right > 0
     result = capped.run()
     assert result.text.startswith(TEXT[:at]) and result.text.endswith(TEXT[at:])
+
+
+def test_auto_cache_is_dual_for_holes_of_up_to_32_tokens_and_exact_beyond(tiny_backend):
+    from canvasedit.engine.session import ExactSession
+    from canvasedit.params import AUTO_DUAL_TOKENS, uses_dual_cache
+
+    assert AUTO_DUAL_TOKENS == 32
+    assert uses_dual_cache(Cache.DUAL, 500) and not uses_dual_cache(Cache.EXACT, 1)
+    ids = torch.randint(3, 300, (120,))
+    params = SamplerParams(cache=Cache.AUTO, cache_band=8, cache_refresh=4)
+    for tokens, kind in ((1, DualCacheSession), (32, DualCacheSession), (33, ExactSession), (80, ExactSession)):
+        window = torch.zeros(120, dtype=torch.bool)
+        window[10 : 10 + tokens] = True
+        session = tiny_backend.open_session(ids, params, window)
+        assert type(session) is kind, tokens
+    assert SamplerParams(cache="auto").cache is Cache.AUTO  # the config file's and the CLI's spelling
+
+
+def test_the_bundled_model_fills_short_holes_on_the_dual_cache_by_default_and_long_ones_exactly():
+    from canvasedit.engine import open_backend
+    from canvasedit.models.catalog import bundled_path
+
+    backend = open_backend(bundled_path(), device="cpu")
+    assert backend.recipe["cache"] == "auto"
+    default = SamplerParams.layered(backend.recipe)
+    exact = SamplerParams.layered(backend.recipe, {"cache": "exact"})
+    text = TEXT * 3  # ~400 tokens: the context is most of the canvas, as in a real file
+    at = text.index("\n", len(text) // 2) + 1
+    for length, cached in ((16, True), (48, False)):
+        holes = [Hole(at, at, length)]
+        chosen = fill(text, holes, backend, dataclasses.replace(default, steps=length)).run()
+        reference = fill(text, holes, backend, dataclasses.replace(exact, steps=length)).run()
+        if cached:
+            assert chosen.rows_computed < reference.rows_computed / 3
+        else:
+            assert chosen.rows_computed == reference.rows_computed
+        assert chosen.text == reference.text  # short holes: the measured agreement, the same tokens

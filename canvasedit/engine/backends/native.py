@@ -15,7 +15,7 @@ from canvasedit.engine.canvas import CanvasLayout
 from canvasedit.engine.device import resolve_device
 from canvasedit.engine.session import BlockCausalSession, DualCacheSession, ExactSession, Session
 from canvasedit.models.loading import LoadedModel, load_model
-from canvasedit.params import Cache, SamplerParams
+from canvasedit.params import SamplerParams, uses_dual_cache
 
 
 class NativeBackend:
@@ -59,14 +59,15 @@ class NativeBackend:
         """The denoising session a fill of canvas ``ids`` uses (see ``engine/session.py``).
 
         Block-causal families always cache finished blocks (exact); bidirectional ones use the dual
-        cache when ``params.cache`` asks for it, over ``window``, the positions the fill may change.
+        cache when ``params.cache`` asks for it (``auto``: for a window of up to 32 positions), over
+        ``window``, the positions the fill may change.
         """
         block = self.layout.block_size
         if block:
             first = int(window.nonzero()[0]) if window is not None and bool(window.any()) else 0
             return BlockCausalSession(self.model, block, self.shift_logits, self._torch_device,
                                       self.layout.block_offset(first))
-        if params is not None and params.cache is Cache.DUAL and window is not None:
+        if params is not None and window is not None and uses_dual_cache(params.cache, int(window.sum())):
             return DualCacheSession(self.model, window, params.cache_band, params.cache_refresh, self.shift_logits,
                                     self._torch_device)
         return ExactSession(self)
