@@ -151,10 +151,11 @@ def _subprocess(args: dict) -> dict:
 
 
 HEADER = (f"{'model':<7} {'backend':<9} {'params':>7} {'tokens':>6} {'hole':>4} {'mode':<14} {'nfe':>4} "
-          f"{'ms/step':>8} {'1st ms':>8} {'later ms':>8} {'tok/s':>8} {'rows/step':>9} {'agree':>6} "
+          f"{'ms/step':>8} {'1st ms':>8} {'later ms':>8} {'fill s':>7} {'tok/s':>8} {'rows/step':>9} {'agree':>6} "
           f"{'speed-up':>8} {'later x':>7} {'peak RSS MB':>11}")
 """``ms/step`` is the fill's time over its steps; ``1st ms`` the first step (where a cached mode computes
-the whole context), ``later ms`` the median of the others; ``later x`` compares those with exact."""
+the whole context), ``later ms`` the median of the others; ``later x`` compares those with exact;
+``fill s`` the whole fill, every step."""
 
 
 def _row(r: dict, mode: str, base: dict | None) -> str:
@@ -165,7 +166,7 @@ def _row(r: dict, mode: str, base: dict | None) -> str:
         later = f"{base['later_step_ms'] / r['later_step_ms']:.1f}x"
     return (f"{r['model']:<7} {r['backend']:<9} {r['params_m']:>6}M {r['doc_tokens']:>6} {r['hole']:>4} {mode:<14} "
             f"{r['nfe']:>4} {r['ms_per_step']:>8} {r.get('first_step_ms') or '-':>8} {r.get('later_step_ms') or '-':>8} "
-            f"{r['tokens_per_s']:>8} {r['rows_per_step']:>9.0f} {agree:>6} {speed:>8} {later:>7} {r['peak_rss_mb']:>11}")
+            f"{r['fill_s']:>7} {r['tokens_per_s']:>8} {r['rows_per_step']:>9.0f} {agree:>6} {speed:>8} {later:>7} {r['peak_rss_mb']:>11}")
 
 
 def _integers(text: str) -> list[int]:

@@ -45,7 +45,7 @@ from canvasedit.engine.canvas import DEFAULT_HOLE_TOKENS, Canvas, Hole, build_ca
 from canvasedit.engine.errors import BadHole
 from canvasedit.engine.fill import FillResult, FillRun, StepEvent
 from canvasedit.engine.score import LOGITS_BYTES, SCORING_PASSES, score
-from canvasedit.params import SamplerParams, uses_dual_cache
+from canvasedit.params import Cache, SamplerParams
 
 LENGTH_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5)
 """Candidate lengths as multiples of each hole's requested length."""
@@ -133,8 +133,8 @@ class LengthSearch:
         self.plans: tuple[tuple[int, ...], ...] = (*plans, tuple(budgets))
         """Each candidate's hole lengths; the last is the free candidate's budgets."""
         self.variable = getattr(backend, "expand_id", None) is not None
-        exact = not uses_dual_cache(params.cache, min(sum(plan) for plan in self.plans))
-        self.lockstep = lockstep and backend.layout.block_size == 0 and exact
+        # "auto" keeps lockstep: its batched exact passes serve several candidates per call.
+        self.lockstep = lockstep and backend.layout.block_size == 0 and params.cache is not Cache.DUAL
         pad = _pad_id(backend)
         self._batcher = _Lockstep(backend, len(self.plans)) if self.lockstep and len(self.plans) > 1 else None
         self._runs: list[FillRun] = []
