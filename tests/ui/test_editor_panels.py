@@ -70,6 +70,23 @@ async def test_settings_dialog_validates_saves_and_applies(make_app, sample_path
         assert app.screen.pending.params.steps == 4
 
 
+async def test_settings_dialog_chooses_the_cache_and_the_next_fill_uses_it(make_app, sample_path: Path) -> None:
+    from textual.widgets import Select
+
+    app = make_app(sample_path, steps=8)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f2")
+        select = app.screen.query_one("#cache", Select)
+        assert select.value == app.screen.shown["cache"] != "dual"  # the value in effect: recipe, then config
+        select.value = "dual"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, EditorScreen)
+        assert app.settings.sampler == {"steps": 8, "cache": "dual"}
+        await pilot.press("down", "down", "ctrl+g")
+        await wait_until(pilot, lambda: app.screen.fill_state == "pending")
+        assert app.screen.pending.params.cache.value == "dual"
+
+
 async def test_settings_cancel_changes_nothing(make_app, sample_path: Path) -> None:
     app = make_app(sample_path, steps=8)
     async with app.run_test(size=(100, 40)) as pilot:

@@ -26,7 +26,7 @@ from textual.widgets import Button, Input, Label, Select
 from canvasedit.config import ConfigError, Settings
 from canvasedit.models.catalog import find, resolve_model
 from canvasedit.models.errors import ModelError
-from canvasedit.params import ALGORITHMS, ParamsError, SamplerParams
+from canvasedit.params import ALGORITHMS, CACHES, ParamsError, SamplerParams
 
 THEMES = ("monokai", "dracula", "vscode_dark", "github_light", "css")
 """TextArea's built-in syntax themes."""
@@ -95,6 +95,14 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     compact=True,
                     id="algorithm",
                 )
+                yield Label("Cache (auto: dual up to 32 hole tokens)")
+                yield Select(
+                    [(name, name) for name in CACHES],
+                    value=self.shown["cache"],
+                    allow_blank=False,
+                    compact=True,
+                    id="cache",
+                )
                 for section, name, label, kind in _FIELDS:
                     value = self.shown[name] if section == "sampler" else getattr(getattr(self.settings, section), name)
                     yield Label(label)
@@ -155,6 +163,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 raise ConfigError(f"{label}: expected {'an integer' if kind == 'integer' else 'a number'}, found {raw!r}")
             changes[section][name] = value
         changes["sampler"]["algorithm"] = self.query_one("#algorithm", Select).value
+        changes["sampler"]["cache"] = self.query_one("#cache", Select).value
         changes["editor"]["theme"] = self.query_one("#theme", Select).value
         changes["editor"]["vim"] = bool(self.query_one("#vim", Select).value)
         changes["editor"]["length_search"] = bool(self.query_one("#length_search", Select).value)
