@@ -97,7 +97,8 @@ def _sampler_arguments(parser: argparse.ArgumentParser) -> None:
                    help="draw the positions to commit from softmax(confidence / T) instead of the top-k")
     g.add_argument("--seed", type=int, default=None)
     g.add_argument("--cache", choices=CACHES, default=None,
-                   help="exact: every step reads the whole canvas; dual: only the holes against cached context")
+                   help="exact: every step reads the whole canvas; dual: only the holes against cached context; "
+                        "auto: dual for up to 32 hole tokens, exact beyond")
     g.add_argument("--cache-refresh", type=int, default=None,
                    help="with --cache dual: recompute the whole canvas every N steps (0 = once per block)")
     g.add_argument("--cache-band", type=int, default=None,
