@@ -2,10 +2,12 @@
 
     python benchmarks/cache_agreement.py                        # bundled model, 6 documents × 256/512 × 8/32/128
     python benchmarks/cache_agreement.py --docs 3 --holes 32 --settings "0:0,16:0,32:16" --json
+    python benchmarks/cache_agreement.py --holes 8+8,16+16,8+24 --settings 32:8   # two holes per fill
 
 For each held-out document (Python standard-library modules the bundled model did not see in
 training: ``json``, ``email``, ``http``, ``urllib``, ``zoneinfo``, ``tomllib``), each document size and
-each hole size, a hole in the middle of the document is filled greedily once with the exact session
+each hole size, a hole in the middle of the document (``A+B``: two holes, a third and two thirds of
+the way down, filled together) is filled greedily once with the exact session
 (the model's recipe: LLaDA's
 commits block by block, 32 tokens each, and a new block refreshes the cache) and once per cache setting ``BAND:REFRESH`` (``cache_band`` context tokens recomputed on each side of
 the holes; the context cache recomputed every ``REFRESH`` steps, 0 = never within a block). Prints,
@@ -53,9 +55,10 @@ def documents(encode, count: int, tokens: int) -> list[str]:
     return docs
 
 
-def one_fill(backend, text: str, hole: int, params: SamplerParams) -> tuple[list[int], float]:
-    at = text.rfind("\n", 0, len(text) // 2) + 1
-    run = fill(text, [Hole(at, at, length=hole)], backend, params)
+def one_fill(backend, text: str, sizes: tuple[int, ...], params: SamplerParams) -> tuple[list[int], float]:
+    """Holes of ``sizes`` tokens at the line starts before 1/(n+1), 2/(n+1) … of the text (one: the middle)."""
+    starts = [text.rfind("\n", 0, len(text) * (k + 1) // (len(sizes) + 1)) + 1 for k in range(len(sizes))]
+    run = fill(text, [Hole(at, at, length=n) for at, n in zip(starts, sizes)], backend, params)
     t0 = time.perf_counter()
     result = run.run()
     elapsed = time.perf_counter() - t0
@@ -63,7 +66,7 @@ def one_fill(backend, text: str, hole: int, params: SamplerParams) -> tuple[list
     for event in result.trace:
         for c in event.committed:
             committed[c.offset] = c.token
-    return [committed.get(i, -1) for i in range(hole)], elapsed
+    return [committed.get(i, -1) for i in range(sum(sizes))], elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="a model folder (default: the bundled model)")
     p.add_argument("--docs", type=int, default=6)
     p.add_argument("--sizes", default="256,512")
-    p.add_argument("--holes", default="8,32,128")
+    p.add_argument("--holes", default="8,32,128", help="hole sizes in tokens; 16+16 is two holes in one fill")
     p.add_argument("--settings", default="0:0,8:0,16:0,32:0,16:16", help="BAND:REFRESH pairs, comma-separated")
     p.add_argument("--block-length", type=int, default=None, help="default: the model's recipe (0: one block)")
     p.add_argument("--threads", type=int, default=1)
@@ -86,33 +89,33 @@ def main(argv: list[str] | None = None) -> int:
     settings = [tuple(int(x) for x in s.split(":")) for s in a.settings.split(",")]
     rows = []
     for size in (int(s) for s in a.sizes.split(",")):
-        for hole in (int(h) for h in a.holes.split(",")):
-            if hole >= size:
+        for hole in (tuple(int(n) for n in h.split("+")) for h in a.holes.split(",")):
+            if sum(hole) >= size:
                 continue
-            for text in documents(backend.encode, a.docs, min(size, backend.max_length) - hole):
-                exact_params = dataclasses.replace(base, steps=hole)
+            for text in documents(backend.encode, a.docs, min(size, backend.max_length) - sum(hole)):
+                exact_params = dataclasses.replace(base, steps=sum(hole))
                 reference, exact_s = one_fill(backend, text, hole, exact_params)
                 for band, refresh in settings:
                     params = dataclasses.replace(exact_params, cache=Cache.DUAL,
                                                  cache_band=band, cache_refresh=refresh)
                     tokens, cached_s = one_fill(backend, text, hole, params)
-                    same = sum(x == y for x, y in zip(tokens, reference, strict=True)) / hole
-                    rows.append({"size": size, "hole": hole, "band": band, "refresh": refresh,
+                    same = sum(x == y for x, y in zip(tokens, reference, strict=True)) / sum(hole)
+                    rows.append({"size": size, "hole": "+".join(map(str, hole)), "band": band, "refresh": refresh,
                                  "agreement": same, "speedup": exact_s / cached_s})
     if a.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'hole':>4} {'band':>4} {'refresh':>7} {'fills':>5} {'agreement':>9} {'all same':>8} {'speed-up':>8}")
-    for hole in sorted({r["hole"] for r in rows}):
+    print(f"{'hole':>5} {'band':>4} {'refresh':>7} {'fills':>5} {'agreement':>9} {'all same':>8} {'speed-up':>8}")
+    for hole in sorted({r["hole"] for r in rows}, key=lambda h: [int(n) for n in h.split("+")]):
         for band, refresh in settings:
             group = [r for r in rows if (r["hole"], r["band"], r["refresh"]) == (hole, band, refresh)]
-            print(f"{hole:>4} {band:>4} {refresh:>7} {len(group):>5} "
+            print(f"{hole:>5} {band:>4} {refresh:>7} {len(group):>5} "
                   f"{statistics.mean(r['agreement'] for r in group):>9.3f} "
                   f"{sum(r['agreement'] == 1 for r in group) / len(group):>8.2f} "
                   f"{statistics.mean(r['speedup'] for r in group):>7.1f}x")
     for band, refresh in settings:
         group = [r for r in rows if (r["band"], r["refresh"]) == (band, refresh)]
-        print(f" all {band:>4} {refresh:>7} {len(group):>5} {statistics.mean(r['agreement'] for r in group):>9.3f} "
+        print(f"  all {band:>4} {refresh:>7} {len(group):>5} {statistics.mean(r['agreement'] for r in group):>9.3f} "
               f"{sum(r['agreement'] == 1 for r in group) / len(group):>8.2f} "
               f"{statistics.mean(r['speedup'] for r in group):>7.1f}x")
     return 0
