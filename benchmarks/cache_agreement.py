@@ -55,7 +55,7 @@ def documents(encode, count: int, tokens: int) -> list[str]:
     return docs
 
 
-def one_fill(backend, text: str, sizes: tuple[int, ...], params: SamplerParams) -> tuple[list[int], float]:
+def one_fill(backend, text: str, sizes: tuple[int, ...], params: SamplerParams) -> tuple[list[int], float, int]:
     """Holes of ``sizes`` tokens at the line starts before 1/(n+1), 2/(n+1) … of the text (one: the middle)."""
     starts = [text.rfind("\n", 0, len(text) * (k + 1) // (len(sizes) + 1)) + 1 for k in range(len(sizes))]
     run = fill(text, [Hole(at, at, length=n) for at, n in zip(starts, sizes)], backend, params)
@@ -66,7 +66,7 @@ def one_fill(backend, text: str, sizes: tuple[int, ...], params: SamplerParams) 
     for event in result.trace:
         for c in event.committed:
             committed[c.offset] = c.token
-    return [committed.get(i, -1) for i in range(sum(sizes))], elapsed
+    return [committed.get(i, -1) for i in range(sum(sizes))], elapsed, result.nfe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="256,512")
     p.add_argument("--holes", default="8,32,128", help="hole sizes in tokens; 16+16 is two holes in one fill")
     p.add_argument("--settings", default="0:0,8:0,16:0,32:0,16:16", help="BAND:REFRESH pairs, comma-separated")
+    p.add_argument("--threshold", type=float, default=0.0,
+                   help="the cached fills also commit every position this confident (parallel decoding); exact "
+                        "stays one token per step")
     p.add_argument("--block-length", type=int, default=None, help="default: the model's recipe (0: one block)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", action="store_true")
@@ -94,25 +97,27 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for text in documents(backend.encode, a.docs, min(size, backend.max_length) - sum(hole)):
                 exact_params = dataclasses.replace(base, steps=sum(hole))
-                reference, exact_s = one_fill(backend, text, hole, exact_params)
+                reference, exact_s, _ = one_fill(backend, text, hole, exact_params)
                 for band, refresh in settings:
-                    params = dataclasses.replace(exact_params, cache=Cache.DUAL,
+                    params = dataclasses.replace(exact_params, cache=Cache.DUAL, threshold=a.threshold,
                                                  cache_band=band, cache_refresh=refresh)
-                    tokens, cached_s = one_fill(backend, text, hole, params)
+                    tokens, cached_s, nfe = one_fill(backend, text, hole, params)
                     same = sum(x == y for x, y in zip(tokens, reference, strict=True)) / sum(hole)
                     rows.append({"size": size, "hole": "+".join(map(str, hole)), "band": band, "refresh": refresh,
-                                 "agreement": same, "speedup": exact_s / cached_s})
+                                 "agreement": same, "speedup": exact_s / cached_s, "nfe": nfe, "exact_nfe": sum(hole)})
     if a.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'hole':>5} {'band':>4} {'refresh':>7} {'fills':>5} {'agreement':>9} {'all same':>8} {'speed-up':>8}")
+    print(f"{'hole':>5} {'band':>4} {'refresh':>7} {'fills':>5} {'agreement':>9} {'all same':>8} {'speed-up':>8} "
+          f"{'nfe':>5}")
     for hole in sorted({r["hole"] for r in rows}, key=lambda h: [int(n) for n in h.split("+")]):
         for band, refresh in settings:
             group = [r for r in rows if (r["hole"], r["band"], r["refresh"]) == (hole, band, refresh)]
             print(f"{hole:>5} {band:>4} {refresh:>7} {len(group):>5} "
                   f"{statistics.mean(r['agreement'] for r in group):>9.3f} "
                   f"{sum(r['agreement'] == 1 for r in group) / len(group):>8.2f} "
-                  f"{statistics.mean(r['speedup'] for r in group):>7.1f}x")
+                  f"{statistics.mean(r['speedup'] for r in group):>7.1f}x "
+                  f"{statistics.mean(r['nfe'] for r in group):>5.1f}")
     for band, refresh in settings:
         group = [r for r in rows if (r["band"], r["refresh"]) == (band, refresh)]
         print(f"  all {band:>4} {refresh:>7} {len(group):>5} {statistics.mean(r['agreement'] for r in group):>9.3f} "

@@ -31,7 +31,7 @@ import torch
 from canvasedit.engine.backends import Backend
 from canvasedit.engine.canvas import Canvas, Hole, build_canvas
 from canvasedit.engine.denoise import StepRecord, Work, denoise, open_session, planned_steps
-from canvasedit.engine.sampling import SamplerParams
+from canvasedit.engine.sampling import Remasking, SamplerParams
 from canvasedit.engine.session import Session
 
 MASK_GLYPH = "░"
@@ -191,6 +191,11 @@ class FillRun:
         session = open_session(backend, work, params)  # revision scoring and denoising share it
         nfe = self._mask_revisions(ids, kept, session)
         total = planned_steps(stage_of, params, ids == backend.mask_id)
+        # A threshold commits extra tokens, so the schedule can end early. Each step commits at least
+        # one mask (the top-k rule's one, unless the origin order draws none), so the total shown
+        # shrinks to the steps that can still run and ends equal to the last step.
+        shrinks = (params.threshold > 0 and params.algorithm is not Remasking.ORIGIN and not params.revise_below
+                   and getattr(backend, "expand_id", None) is None)
         trace: list[StepEvent] = []
         self.start = self._start(ids, kept)
         committed_total = 0
@@ -201,6 +206,9 @@ class FillRun:
                     break
                 committed_total += len(record.positions)
                 rows_computed = record.rows_computed
+                if shrinks:  # every later step commits at least one of the masks left
+                    left = int(((work.stage_of >= 0) & (work.ids == backend.mask_id)).sum())
+                    total = max(record.step, min(total, record.step + left))
                 event = self._event(record, nfe, total, time.perf_counter() - start)
                 trace.append(event)
                 yield event

@@ -58,6 +58,17 @@ def test_threshold_commits_every_confident_position():
     assert counts[0] >= 6 and sum(counts) == 8 and len(counts) < 8
 
 
+def test_with_a_threshold_the_total_shown_shrinks_to_the_steps_that_can_still_run():
+    b = backend_with_targets("abcdefgh", 4, strengths=[9, 9, 9, 9, 9, 9, 0.5, 0.5])
+    events = list(fill(TEXT, [Hole(4, 5, length=8)], b, SamplerParams(steps=8, threshold=0.2)))
+    totals = [e.total_steps for e in events]
+    assert totals[0] < 8  # after the first step's six commits, at most two masks and two steps are left
+    assert totals == sorted(totals, reverse=True) and all(e.step <= e.total_steps for e in events)
+    assert totals[-1] == events[-1].step == len(events)  # it ends where the fill really ended
+    plain = list(fill(TEXT, [Hole(4, 5, length=8)], backend_with_targets("abcdefgh", 4), SamplerParams(steps=8)))
+    assert {e.total_steps for e in plain} == {8} and len(plain) == 8  # without a threshold it was true already
+
+
 def test_blocks_fill_left_to_right():
     b = backend_with_targets("abcdefgh", 4, strengths=[1, 1, 1, 1, 9, 9, 9, 9])
     run = fill(TEXT, [Hole(4, 5, length=8)], b, SamplerParams(steps=8, block_length=4))
