@@ -241,6 +241,8 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
                    help="the cached mode to compare with exact ('dual')")
     p.add_argument("--parallel", default="", type=_thresholds,
                    help="thresholds to compare with one token per step, e.g. 0.9,0.7")
+    p.add_argument("--recipe", action="store_true",
+                   help="also run each fill with the model's own recipe for cache and threshold (what the editor uses)")
     kinds = _backend_kinds()
     p.add_argument("--backends", default="native",
                    type=_names(kinds.__contains__, f"backends out of {', '.join(kinds)}"),
@@ -279,7 +281,8 @@ def main(argv: list[str] | None = None, parser_class: type[argparse.ArgumentPars
                     steps = a.steps or hole
                     for kind in a.backends:
                         base = {"model": model, "size": size, "hole": hole, "kind": kind, "device": a.device,
-                                "dir": tmp, "threads": a.threads, "layer": {"steps": steps, "cache": "exact", "block_length": 0}}
+                                "dir": tmp, "threads": a.threads,
+                                "layer": {"steps": steps, "cache": "exact", "threshold": 0.0, "block_length": 0}}
                         try:
                             exact = _subprocess(base)
                         except RuntimeError as exc:
@@ -289,9 +292,12 @@ def main(argv: list[str] | None = None, parser_class: type[argparse.ArgumentPars
                         modes = [{"cache": a.cached}] if kind == "native" else []
                         if a.parallel:
                             modes = [{"threshold": t} for t in a.parallel]
+                        if a.recipe:
+                            modes.append({"cache": None, "threshold": None})  # unset: the recipe's values
                         for layer in modes:
                             args = {**base, "layer": {**base["layer"], **layer}, "reference": exact["committed"]}
-                            name = f"threshold {layer['threshold']}" if "threshold" in layer else layer["cache"]
+                            name = ("recipe" if layer.get("cache", "") is None
+                                    else f"threshold {layer['threshold']}" if "threshold" in layer else layer["cache"])
                             variants.append((name, _subprocess(args)))
                         for name, r in variants:
                             runs.append({**{k: v for k, v in r.items() if k != "committed"}, "mode": name})
