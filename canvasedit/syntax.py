@@ -165,6 +165,12 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def _point(text: str, offset: int) -> tuple[int, int]:
+    """tree-sitter's (row, byte column) of character ``offset``."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset), len(_encode(text[line_start:offset]))
+
+
 class SyntaxTree:
     """A parsed text in one language; build it with ``syntax_tree_for``.
 
@@ -184,8 +190,27 @@ class SyntaxTree:
         """The text that was parsed."""
         self.language = language
         """The language name, such as ``python``."""
+        self._grammar = grammar
         self._offsets = Utf8Offsets(text)
         self._tree = parsed if parsed is not None else tree_sitter.Parser(grammar).parse(_encode(text))
+
+    def edited(self, start: int, end: int, text: str) -> SyntaxTree:
+        """The tree of this text with ``[start, end)`` replaced by ``text``, parsed incrementally from
+        this one (a few ms on a 10,000-line file, where a fresh parse takes tens). This tree is unchanged."""
+        start, end = self._clamp(start, end)
+        new_text = self.text[:start] + text + self.text[end:]
+        start_byte, old_end_byte = self._offsets.to_byte(start), self._offsets.to_byte(end)
+        tree = self._tree.copy()
+        tree.edit(
+            start_byte=start_byte,
+            old_end_byte=old_end_byte,
+            new_end_byte=start_byte + len(_encode(text)),
+            start_point=_point(self.text, start),
+            old_end_point=_point(self.text, end),
+            new_end_point=_point(new_text, start + len(text)),
+        )
+        parsed = tree_sitter.Parser(self._grammar).parse(_encode(new_text), tree)
+        return SyntaxTree(new_text, self._grammar, self.language, parsed)
 
     @property
     def has_errors(self) -> bool:

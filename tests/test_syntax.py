@@ -230,3 +230,28 @@ def test_pygments_fallback(path: str, lexer: str) -> None:
 
 def test_pygments_fallback_unknown() -> None:
     assert pygments_lexer_for_path("data.zzz-unknown") is None
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "text"),
+    [
+        (0, 0, "import os\n"),  # before everything
+        (18, 30, "(a, b"),  # breaks the parse: an error node appears
+        (5, 5, "été = 'ü'\n"),  # multi-byte characters: byte columns differ from character ones
+        (40, 60, ""),  # a deletion
+        (0, 10_000, "x = 1\n"),  # the whole text (clamped)
+    ],
+)
+def test_an_edited_tree_is_the_tree_a_fresh_parse_gives(start: int, end: int, text: str) -> None:
+    source = "def f(x):\n    return x + 1  # é\n\n\nclass Point:\n    x: int = 0\n    y: int = 0\n"
+    tree = syntax_tree_for(source, "python")
+    assert tree is not None
+    before = str(tree._tree.root_node)
+    edited = tree.edited(start, end, text)
+    fresh = syntax_tree_for(edited.text, "python")
+    assert edited.text == source[:start] + text + source[min(end, len(source)):]
+    assert str(edited._tree.root_node) == str(fresh._tree.root_node)
+    assert edited.error_ranges() == fresh.error_ranges() and edited.has_errors == fresh.has_errors
+    middle = len(edited.text) // 2
+    assert edited.enclosing(middle, middle) == fresh.enclosing(middle, middle)
+    assert str(tree._tree.root_node) == before  # the original is untouched
