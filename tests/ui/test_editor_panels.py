@@ -137,6 +137,24 @@ async def test_help_lists_the_bindings_as_mapped(make_app, sample_path: Path) ->
         assert isinstance(app.screen, EditorScreen)
 
 
+async def test_the_hidden_passes_panel_is_drawn_when_shown_not_on_every_pass(make_app, sample_path: Path) -> None:
+    from textual.widgets import Static
+
+    app = make_app(sample_path, steps=6)
+    async with app.run_test(size=(110, 30)) as pilot:
+        screen = app.screen
+        header = screen.passes.query_one("#passes-header", Static)
+        updates: list[object] = []
+        update = header.update
+        header.update = lambda content="", **kw: (updates.append(content), update(content, **kw))[1]
+        await pilot.press("down", "down", "ctrl+down", "ctrl+down", "ctrl+g")
+        await wait_until(pilot, lambda: screen.fill_state == "pending")
+        assert screen.steps_drawn >= 2 and not updates  # every pass reached the canvas, none the hidden panel
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: bool(updates), what="the panel drawn once shown")
+        assert str(header.content).startswith(f"pass {len(screen.passes.trace)}/{len(screen.passes.trace)}")
+
+
 async def test_passes_panel_replays_every_pass_of_the_last_fill(make_app, sample_path: Path) -> None:
     app = make_app(sample_path, steps=6)
     async with app.run_test(size=(110, 30)) as pilot:

@@ -57,6 +57,8 @@ class PassesPanel(VerticalScroll, can_focus=True):
         self._folded: tuple[int, FillView, PassView] | None = None
         """(index, view, pass) of the last pass folded from the result, to go on from."""
         self._kinds: tuple[str, ...] = ()
+        self._stale = False
+        """Whether what the panel holds changed while it was hidden (it is drawn when shown)."""
 
     @property
     def trace(self) -> Sequence[StepEvent]:
@@ -124,9 +126,19 @@ class PassesPanel(VerticalScroll, can_focus=True):
     def watch_index(self) -> None:
         self._draw()
 
+    def on_show(self) -> None:
+        if self._stale:
+            self._draw()
+
     def _draw(self) -> None:
         if not self.is_mounted:
             return
+        if not self.display:
+            # Hidden (F3 shows it): a Static's update lays out the whole screen, which on every pass
+            # of a fill is most of what a pass costs the editor. Drawn when shown instead.
+            self._stale = True
+            return
+        self._stale = False
         header = self.query_one("#passes-header", Static)
         body = self.query_one("#passes-body", Static)
         if self.count == 0 or self.index < 0:
