@@ -187,6 +187,27 @@ async def test_growing_on_a_long_file_after_typing_selects_nodes_of_the_text_as_
         assert canvas.text[slice(*canvas.selection_offsets())] == "x + 1000 * yy"
 
 
+async def test_passes_wider_than_the_view_keep_one_virtual_width_instead_of_flipping_it(make_app, tmp_path: Path) -> None:
+    from canvasedit.ui.holes import HoleMark
+
+    path = tmp_path / "short.py"
+    path.write_text("x = 1\ny = 2\n", encoding="utf-8")
+    app = make_app(path, delay=0.02, steps=12)
+    async with app.run_test(size=(40, 12)) as pilot:
+        screen, canvas = app.screen, app.screen.canvas
+        at = canvas.offset_of((1, 4))
+        canvas.add_hole(HoleMark(at, at, length=48))  # its masked glyphs run past the 40-column view
+        widths: list[int] = []
+        watch = canvas.watch_virtual_size if hasattr(canvas, "watch_virtual_size") else None
+        canvas.watch_virtual_size = lambda size: (widths.append(size.width), watch and watch(size))
+        screen.start_fill()
+        await wait_until(pilot, lambda: screen.fill_state == "pending")
+        # Each pass used to set the document's width and then the wider one: the horizontal scrollbar
+        # went off and on, a layout of the whole screen each time. Now a width is set only when it changes.
+        assert screen.steps_drawn >= 6
+        assert len(widths) < screen.steps_drawn, widths
+
+
 async def test_the_editor_exempts_what_it_has_loaded_from_garbage_collection(make_app, sample_path: Path) -> None:
     import gc
 

@@ -749,14 +749,17 @@ class CanvasArea(HoleEditing, TextArea):
         self._repaint()
 
     def _refresh_size(self) -> None:
-        super()._refresh_size()
         if self.soft_wrap or not hasattr(self, "_overlay"):
+            super()._refresh_size()
             return
-        # Labels and overlay text make some rows wider than the document says; TextArea crops
-        # every row to its virtual width, so widen it to fit them.
-        widest = self._widest_virtual_row()
-        if widest + self.gutter_width + 1 > self.virtual_size.width:
-            self.virtual_size = Size(widest + self.gutter_width + 1, self.virtual_size.height)
+        # TextArea's own, with the width widened at once: labels and overlay text make some rows
+        # wider than the document says, and TextArea crops every row to its virtual width. Setting
+        # the document's width first and the wider one after would flip the horizontal scrollbar
+        # off and on, two layouts of the whole screen on every pass of a fill.
+        width, height = self.document.get_size(self.indent_width)
+        width = max(width, self._widest_virtual_row())
+        self.virtual_size = Size(width + self.gutter_width + 1, height)
+        self._refresh_scrollbars()
 
     def _widest_virtual_row(self) -> int:
         widths = [0]
