@@ -4,6 +4,7 @@
     python benchmarks/editor_scroll.py --during-fill        # the same keys while the bundled model fills a hole
     python benchmarks/editor_scroll.py --gap 0.04                 # keys 40 ms apart, as a held key repeats
     python benchmarks/editor_scroll.py --lines 25000 --no-highlight
+    python benchmarks/editor_scroll.py --fill-cost          # the editor thread's CPU per pass of a fill
 
 Opens the file in ``CanvasEditApp`` under Textual's test driver, presses keys and times each one
 from the press to the next frame the screen composes (the moment the rows are re-rendered).
@@ -152,6 +153,31 @@ async def measure(
     return results
 
 
+async def fill_cost(path: Path, size: tuple[int, int], fills: int = 3, steps: int = 64) -> list[tuple[float, float, int]]:
+    """What a fill's passes cost the editor's own thread: ``fills`` fills of a 64-token hole with the bundled
+    model, one token per step; for each, the main thread's CPU seconds, the wall seconds and the passes drawn."""
+    settings = Settings(sampler={"steps": steps, "threshold": 0.0, "cache": "exact"})
+    app = CanvasEditApp(load_document(path), backend=bundled_backend(), settings=settings, cursor_blink=False)
+    out = []
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen, canvas = app.screen, app.screen.canvas
+        canvas.move_cursor((5000, 0), center=True)
+        await pilot.pause()
+        for _ in range(fills):
+            if screen.fill_state == "pending":
+                screen.reject_fill()
+                await pilot.pause()
+            hole = canvas.offset_of((4990, 4))
+            canvas.add_hole(HoleMark(hole, hole, length=steps))
+            c0, t0 = time.thread_time(), time.perf_counter()
+            screen.start_fill()
+            while screen.fill_state != "pending":
+                await asyncio.sleep(0.005)
+            out.append((time.thread_time() - c0, time.perf_counter() - t0, screen.steps_drawn))
+    return out
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -169,7 +195,16 @@ def main() -> None:
                              "the X server's default); 0 presses each key as soon as the last one is drawn")
     parser.add_argument("--scale", type=float, default=None,
                         help="press each key this share of the usual times (default 1, or 0.25 with --during-fill)")
+    parser.add_argument("--fill-cost", action="store_true",
+                        help="instead: the editor thread's CPU per pass of three 64-step fills of the bundled model")
     args = parser.parse_args()
+    if args.fill_cost:
+        with tempfile.TemporaryDirectory() as folder:
+            runs = asyncio.run(fill_cost(make_file(Path(folder), args.lines), (args.width, args.height)))
+        for cpu, wall, passes in runs:
+            print(f"fill of {passes} passes: editor thread CPU {cpu * 1000:.0f} ms ({cpu * 1000 / passes:.2f} ms per pass), "
+                  f"wall {wall:.2f} s")
+        return
     scale = args.scale if args.scale is not None else (0.25 if args.during_fill else 1.0)
     with tempfile.TemporaryDirectory() as folder:
         path = make_file(Path(folder), args.lines)
