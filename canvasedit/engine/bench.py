@@ -289,15 +289,13 @@ def main(argv: list[str] | None = None, parser_class: type[argparse.ArgumentPars
                             print(f"canvasedit bench: {model} {kind} {size}/{hole} failed: {exc}", file=sys.stderr)
                             return 1
                         variants = [("exact", exact)]
-                        modes = [{"cache": a.cached}] if kind == "native" else []
+                        modes = [(a.cached, {"cache": a.cached})] if kind == "native" else []
                         if a.parallel:
-                            modes = [{"threshold": t} for t in a.parallel]
+                            modes = [(f"threshold {t}", {"threshold": t}) for t in a.parallel]
                         if a.recipe:
-                            modes.append({"cache": None, "threshold": None})  # unset: the recipe's values
-                        for layer in modes:
+                            modes.append(("recipe", {"cache": None, "threshold": None}))  # unset: the recipe's values
+                        for name, layer in modes:
                             args = {**base, "layer": {**base["layer"], **layer}, "reference": exact["committed"]}
-                            name = ("recipe" if layer.get("cache", "") is None
-                                    else f"threshold {layer['threshold']}" if "threshold" in layer else layer["cache"])
                             variants.append((name, _subprocess(args)))
                         for name, r in variants:
                             runs.append({**{k: v for k, v in r.items() if k != "committed"}, "mode": name})

@@ -175,15 +175,17 @@ class _SyntaxDocument(SyntaxAwareDocument):
         (later edits move its nodes in place), or parsed incrementally from it while edits wait
         for ``reparse()`` (~5 ms on a 10,000-line file where a fresh parse takes ~30). The
         highlighter's tree and colours are left to ``reparse()``."""
-        if self.stale:
-            return self._parser.parse(self.text.encode("utf-8"), self._syntax_tree)
-        return self._syntax_tree.copy()
+        return self._parse() if self.stale else self._syntax_tree.copy()
+
+    def _parse(self) -> Tree:
+        """The text parsed incrementally from the highlighter's tree (which already holds the edits)."""
+        return self._parser.parse(self.text.encode("utf-8"), self._syntax_tree)
 
     def reparse(self) -> bool:
         """Bring the tree up to date with the text; False when it already was."""
         if not self.stale:
             return False
-        self._syntax_tree = self._parser.parse(self.text.encode("utf-8"), self._syntax_tree)
+        self._syntax_tree = self._parse()
         self.stale = False
         return True
 
